@@ -1,0 +1,41 @@
+# stance: `make run` (set up + the default experiment), `make test` (set up + the test suite).
+# Both create .venv with the exact versions of requirements.lock; later calls reuse it.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Extra pip arguments, e.g. PIP_ARGS="--index-url <your CPU-only torch index>" on a machine
+# where the default torch wheel is a large CUDA build you do not need.
+PIP_ARGS ?=
+
+.PHONY: setup run test lock clean help
+
+help:
+	@echo "make run    set up .venv and run configs/default.yaml (train, evaluate on test, report)"
+	@echo "make test   set up .venv and run the test suite"
+	@echo "make setup  only create .venv with the locked versions"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "stance needs Python 3.11 or newer: set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	# torch first, pinned: left to a resolver it would pull a multi-GB CUDA build.
+	$(BIN)/python -m pip install --quiet $(PIP_ARGS) -c requirements.lock torch
+	$(BIN)/python -m pip install --quiet $(PIP_ARGS) -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/stance run configs/default.yaml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lock: $(STAMP)
+	@{ echo "# Exact versions of everything stance installs (Python 3.11, Linux x86_64), used as pip constraints"; \
+	   echo "# by the Makefile. Regenerate after changing dependencies: make lock"; \
+	   $(BIN)/python -m pip freeze --exclude-editable | grep -v -E '^(stance|pip|setuptools|wheel)==' | sed 's/+cpu//'; } > requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache

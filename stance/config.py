@@ -1,0 +1,320 @@
+"""Typed experiment configs: YAML files with ``base:`` inheritance and dotted overrides.
+
+A config is loaded once, at the edge (:func:`load_config`): YAML is read with a safe loader,
+``base:`` files are merged underneath (paths relative to the file that names them), ``--set``
+overrides are applied, and the result is validated against :class:`ExperimentConfig`. Every
+error names the file, the key and what was expected, with the closest valid key for a typo, and
+is raised before any work starts. Relative data and output paths are relative to the directory
+the command runs in (the repository root for the shipped configs).
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from stance.errors import ConfigError
+from stance.labels import DEFAULT_LABELS
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(_Section):
+    """Where the labelled statements and their split live."""
+
+    path: Path = Field(Path("data/statements.jsonl"), description="Statements file (CSV, JSONL or Parquet).")
+    splits: Path | None = Field(
+        Path("data/splits.json"),
+        description="Split file written by `stance data split`; null makes the split at run time from split.seed.",
+    )
+    labels: list[str] = Field(list(DEFAULT_LABELS), description="The label set, in report order.")
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_distinct(cls, labels: list[str]) -> list[str]:
+        if len(labels) < 2 or len(set(labels)) != len(labels):
+            raise ValueError("needs at least two distinct labels")
+        return labels
+
+
+class SplitConfig(_Section):
+    """How statements are split when a split is made: by episode, stratified by label."""
+
+    seed: int = Field(13, description="Seed of the episode assignment.")
+    dev_fraction: float = Field(0.15, gt=0, lt=0.5, description="Share of statements for dev.")
+    test_fraction: float = Field(0.2, gt=0, lt=0.5, description="Share of statements for test.")
+
+
+class InputConfig(_Section):
+    """What the model reads."""
+
+    mode: Literal["text", "request_text"] = Field(
+        "text", description="`text`: the statement alone; `request_text`: the request and the statement as a pair."
+    )
+    max_length: int = Field(128, ge=8, le=4096, description="Tokens kept per input; longer inputs are truncated.")
+
+
+class ModelConfig(_Section):
+    """Which classifier: a registered type and its parameters."""
+
+    type: str = Field("transformer", description="Registered model name (`stance models` lists them).")
+    name: str = Field(
+        "default",
+        description="Pretrained weights for transformer models: `default` (packaged all-MiniLM-L6-v2), a local folder or a hub id.",
+    )
+    params: dict[str, Any] = Field(default_factory=dict, description="Parameters of the chosen type.")
+
+
+class TrainConfig(_Section):
+    """Fine-tuning settings (transformer models; baselines use only the seed)."""
+
+    seed: int = Field(42, description="Seed for weights, dropout and data order.")
+    epochs: float = Field(6, gt=0, description="Passes over the training split.")
+    learning_rate: float = Field(5e-5, gt=0, description="Peak learning rate (AdamW).")
+    batch_size: int = Field(16, ge=1, description="Training batch size per device.")
+    eval_batch_size: int = Field(64, ge=1, description="Batch size for dev evaluation and prediction.")
+    weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay.")
+    warmup_ratio: float = Field(0.1, ge=0, lt=1, description="Share of steps with linear warm-up.")
+    class_weights: bool = Field(False, description="Weight the loss by inverse class frequency.")
+    group_by_length: bool = Field(True, description="Batch statements of similar length (faster on CPU).")
+    logging_steps: int = Field(10, ge=1, description="Log the training loss every N steps.")
+    max_steps: int = Field(-1, description="Stop after N steps (-1: run all epochs); for smoke tests.")
+    threads: int | None = Field(None, ge=1, description="torch CPU threads; null keeps torch's default.")
+
+
+class EvaluationConfig(_Section):
+    """How the held-out evaluation is reported."""
+
+    split: str = Field("test", description="Split evaluated by `stance run` (train, dev or test).")
+    bootstrap: int = Field(1000, ge=0, description="Bootstrap resamples for confidence intervals (0: none).")
+    confidence: float = Field(0.95, gt=0.5, lt=1, description="Confidence level of the intervals.")
+    cluster_by: Literal["episode"] | None = Field(
+        None, description="Resample whole episodes instead of statements (clustered bootstrap)."
+    )
+    breakdowns: list[str] = Field(
+        ["episode", "actor", "requester", "source_type"], description="Columns to break metrics down by."
+    )
+
+
+class OutputConfig(_Section):
+    """Where runs land."""
+
+    dir: Path = Field(Path("experiments"), description="Parent folder of run directories.")
+
+
+class ExperimentConfig(_Section):
+    """One experiment: data → split → model → training → evaluation → reports."""
+
+    name: str = Field("experiment", description="Short name, used in the run directory's name.")
+    description: str = Field("", description="What this experiment is for.")
+    data: DataConfig = Field(default_factory=DataConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    input: InputConfig = Field(default_factory=InputConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    evaluate: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    seeds: list[int] | None = Field(None, description="Run once per seed (overrides train.seed) and aggregate.")
+    sweep: dict[str, list[Any]] | None = Field(
+        None, description="Grid of dotted keys to values; one run per point (times seeds)."
+    )
+
+    @model_validator(mode="after")
+    def _check_model_params(self) -> ExperimentConfig:
+        from stance.models import MODELS  # the registry fills when stance.models is imported
+
+        entry = MODELS.get(self.model.type)
+        if entry is None:
+            close = difflib.get_close_matches(self.model.type, MODELS, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known types: {', '.join(sorted(MODELS))}"
+            raise ValueError(f"model.type {self.model.type!r} is not a registered model; {hint}")
+        try:
+            entry.params.model_validate(self.model.params)
+        except ValidationError as err:
+            raise ValueError(_describe_errors(err, entry.params, prefix="model.params")) from None
+        return self
+
+    def dump(self) -> dict[str, Any]:
+        """The config as plain YAML-ready data (paths as strings)."""
+        return self.model_dump(mode="json")
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> ExperimentConfig:
+    """Read ``path`` (following ``base:``), apply ``key=value`` overrides, validate.
+
+    Raises :class:`ConfigError` naming the file and key for anything wrong.
+    """
+    path = Path(path)
+    raw = _read_with_bases(path, seen=())
+    for override in overrides:
+        key, value = _parse_override(override)
+        _set_dotted(raw, key, value, source=f"--set {override}")
+    return validate_config(raw, source=str(path))
+
+
+def validate_config(raw: Mapping[str, Any], source: str = "<config>") -> ExperimentConfig:
+    """Validate already-merged config data; errors name ``source``."""
+    try:
+        return ExperimentConfig.model_validate(dict(raw))
+    except ValidationError as err:
+        raise ConfigError(f"{source}: {_describe_errors(err, ExperimentConfig)}") from None
+
+
+def save_config(config: ExperimentConfig, path: Path, header: str = "") -> None:
+    """Write the fully resolved config as YAML (what a run directory keeps)."""
+    text = yaml.safe_dump(config.dump(), sort_keys=False, allow_unicode=True)
+    path.write_text((header + text) if header else text, encoding="utf-8")
+
+
+def config_to_yaml(config: ExperimentConfig) -> str:
+    """The resolved config as YAML text."""
+    return yaml.safe_dump(config.dump(), sort_keys=False, allow_unicode=True)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist", hint="check the path")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text", hint="save the config as UTF-8") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}:{where} is not valid YAML ({getattr(err, 'problem', err)})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config must be a mapping of keys, found {type(data).__name__}")
+    return data
+
+
+def _read_with_bases(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    resolved = path.resolve()
+    if resolved in seen:
+        chain = " -> ".join(str(p) for p in (*seen, resolved))
+        raise ConfigError(f"{path}: circular base: {chain}")
+    data = _read_yaml(path)
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    bases = [base] if isinstance(base, str) else base
+    if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
+        raise ConfigError(f"{path}: key 'base' must be a file name or a list of them")
+    merged: dict[str, Any] = {}
+    for name in bases:
+        merged = _deep_merge(merged, _read_with_bases(path.parent / name, (*seen, resolved)))
+    return _deep_merge(merged, data)
+
+
+def _deep_merge(under: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(under)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) and key != "sweep":
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _parse_override(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override {text!r} is not KEY=VALUE", hint="e.g. --set train.learning_rate=3e-5")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError:
+        parsed = value
+    return key.strip(), parsed
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None:
+    parts = key.split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"{source}: {part!r} is not a section, cannot set {key!r}")
+        node = child
+    node[parts[-1]] = value
+
+
+def apply_overrides(config: ExperimentConfig, assignments: Mapping[str, Any], source: str) -> ExperimentConfig:
+    """A new validated config with dotted ``assignments`` applied (used by seeds and sweeps)."""
+    raw = config.dump()
+    for key, value in assignments.items():
+        _set_dotted(raw, key, value, source=source)
+    return validate_config(raw, source=source)
+
+
+# ----------------------------------------------------------------------------------------------
+# Error messages
+
+
+def _fields_at(model: type[BaseModel], loc: Sequence[Any]) -> Iterable[str]:
+    """Valid keys at the level of ``loc`` (for "did you mean")."""
+    current: Any = model
+    for part in loc:
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        current = field.annotation
+    return getattr(current, "model_fields", {}).keys()
+
+
+def _describe_errors(err: ValidationError, model: type[BaseModel], prefix: str = "") -> str:
+    messages = []
+    for error in err.errors():
+        loc = [str(p) for p in error["loc"]]
+        key = ".".join([prefix, *loc] if prefix else loc) or "(top level)"
+        if error["type"] == "extra_forbidden":
+            valid = list(_fields_at(model, loc[:-1]))
+            close = difflib.get_close_matches(loc[-1], valid, n=1)
+            hint = f"did you mean {'.'.join([*([prefix] if prefix else []), *loc[:-1], close[0]])!r}?" if close else (
+                f"valid keys here: {', '.join(valid)}" if valid else "remove it"
+            )
+            messages.append(f"unknown key {key!r}; {hint}")
+        elif error["type"] == "value_error":
+            messages.append(str(error["ctx"]["error"]) if "ctx" in error else error["msg"])
+        else:
+            given = error.get("input")
+            shown = "" if isinstance(given, dict) else f" (got {given!r})"
+            messages.append(f"key {key!r}: {error['msg'].lower()}{shown}")
+    return "; ".join(messages)
+
+
+# ----------------------------------------------------------------------------------------------
+# Seeds and sweeps
+
+
+def expand(config: ExperimentConfig) -> list[tuple[dict[str, Any], ExperimentConfig]]:
+    """One ``(point, config)`` per sweep point times seed; a plain config gives itself once.
+
+    ``point`` holds the dotted keys that vary (``train.seed`` included when ``seeds`` is set), so
+    an aggregated report can group runs by it.
+    """
+    grid = dict(config.sweep or {})
+    keys = list(grid)
+    base = config.model_copy(update={"sweep": None, "seeds": None})
+    points = [dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())] or [{}]
+    seeds = config.seeds or [None]
+    expanded = []
+    for point in points:
+        for seed in seeds:
+            assignments = dict(point)
+            if seed is not None:
+                assignments["train.seed"] = seed
+            expanded.append((assignments, apply_overrides(base, assignments, source=f"sweep point {assignments}")))
+    return expanded

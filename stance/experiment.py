@@ -1,0 +1,249 @@
+"""A run from a config: load → split → train → evaluate → report.
+
+These are the functions the CLI calls; each is just as usable from a notebook::
+
+    from stance import load_config, run_experiment
+    run, evaluation = run_experiment(load_config("configs/default.yaml"))
+    evaluation.tables["per_class"]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stance.config import ExperimentConfig
+from stance.data import file_sha256, load_statements
+from stance.errors import DataError, StanceError
+from stance.evaluate import (
+    Interval,
+    bootstrap_interval,
+    breakdown_table,
+    classification_metrics,
+    confusion_table,
+    error_table,
+    per_class_table,
+    summary_table,
+)
+from stance.models import Classifier, TextInputs, build_classifier, load_classifier
+from stance.report import write_atomic, write_tables
+from stance.runs import Run, fail_run, finish_run, new_run
+from stance.seed import set_seed
+from stance.splits import Split, load_split, make_split, split_frames
+
+#: Bootstrap resampling uses one fixed seed so that intervals of different runs are comparable.
+BOOTSTRAP_SEED = 0
+
+
+@dataclass
+class Evaluation:
+    """Metrics and report tables of one model on one labelled set."""
+
+    name: str
+    metrics: dict[str, float]
+    tables: dict[str, pd.DataFrame]
+    intervals: list[Interval] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------------------------
+# Steps
+
+
+def load_data(config: ExperimentConfig) -> tuple[pd.DataFrame, Split]:
+    """The validated statements and their episode split (from the split file, or made from the seed)."""
+    frame = load_statements(config.data.path, config.data.labels)
+    if config.data.splits is not None:
+        split = load_split(config.data.splits)
+    else:
+        split = make_split(frame, seed=config.split.seed, dev_fraction=config.split.dev_fraction,
+                           test_fraction=config.split.test_fraction)
+    return frame, split
+
+
+def data_provenance(config: ExperimentConfig, frame: pd.DataFrame, split: Split) -> dict:
+    """Hashes a reviewer needs to know the run saw the same data and the same split."""
+    files = {str(config.data.path): file_sha256(config.data.path)}
+    if config.data.splits is not None:
+        files[str(config.data.splits)] = file_sha256(config.data.splits)
+    sizes = split.assign(frame).value_counts().to_dict()
+    return {"files_sha256": files, "split_membership_sha256": split.membership_sha256(frame), "split_sizes": sizes}
+
+
+def fit(config: ExperimentConfig, parts: dict[str, pd.DataFrame], run: Run | None = None,
+        *, progress: bool = False, resume_from: Path | None = None) -> tuple[Classifier, list[dict]]:
+    """Build the configured classifier and fit it on train, selecting on dev."""
+    set_seed(config.train.seed)
+    if config.train.threads:
+        import torch
+
+        torch.set_num_threads(config.train.threads)
+    classifier = build_classifier(config)
+    # Only the transformer checkpoints; baselines have nothing to resume.
+    if run is not None and hasattr(classifier, "checkpoint_dir"):
+        classifier.checkpoint_dir = run.checkpoint_dir
+        classifier.resume_from = resume_from
+        classifier.progress = progress
+    mode, labels = config.input.mode, config.data.labels
+    for name in ("train", "dev"):
+        missing = sorted(set(labels) - set(parts[name]["label"]))
+        if missing and name == "train":
+            raise DataError(f"the train split has no {', '.join(missing)} statements", hint="remake the split")
+    history = classifier.fit(
+        TextInputs.from_frame(parts["train"], mode), parts["train"]["label"].tolist(),
+        TextInputs.from_frame(parts["dev"], mode) if len(parts["dev"]) else None,
+        parts["dev"]["label"].tolist() if len(parts["dev"]) else None,
+        seed=config.train.seed,
+    )
+    return classifier, history
+
+
+def evaluate_predictions(
+    frame: pd.DataFrame,
+    proba: np.ndarray,
+    labels: Sequence[str],
+    *,
+    name: str = "test",
+    bootstrap: int = 1000,
+    confidence: float = 0.95,
+    cluster_by: str | None = None,
+    breakdowns: Sequence[str] = (),
+) -> Evaluation:
+    """Metrics, intervals and report tables for predictions ``proba`` on labelled ``frame``."""
+    labels = list(labels)
+    gold = frame["label"].tolist()
+    predicted = [labels[i] for i in proba.argmax(axis=1)]
+    metrics = classification_metrics(gold, predicted, labels, proba)
+    groups = frame[cluster_by].tolist() if cluster_by else None
+    intervals = []
+    if bootstrap > 0:
+        intervals = [
+            bootstrap_interval(gold, predicted, metric, labels=labels, n_resamples=bootstrap,
+                               confidence=confidence, seed=BOOTSTRAP_SEED, groups=groups)
+            for metric in ("accuracy", "macro_f1")
+        ]
+    predictions = predictions_table(frame, proba, labels)
+    tables = {
+        "summary": summary_table(metrics, intervals),
+        "per_class": per_class_table(gold, predicted, labels),
+        "confusion": confusion_table(gold, predicted, labels).reset_index(),
+    }
+    for column in breakdowns:
+        if column in frame.columns:
+            tables[f"by_{column}"] = breakdown_table(
+                predictions.assign(**{column: frame[column].to_numpy()}), column, labels
+            )
+    tables["errors"] = error_table(predictions, labels)
+    tables["predictions"] = predictions
+    return Evaluation(name, metrics, tables, intervals)
+
+
+def predictions_table(frame: pd.DataFrame, proba: np.ndarray, labels: Sequence[str]) -> pd.DataFrame:
+    """One row per statement: its id, context, gold and predicted label, and class probabilities."""
+    keep = [c for c in ("id", "episode", "actor", "requester", "source_type", "text") if c in frame.columns]
+    out = frame[keep].copy().reset_index(drop=True)
+    out["gold"] = frame["label"].to_numpy()
+    out["predicted"] = [labels[i] for i in proba.argmax(axis=1)]
+    out["correct"] = out["gold"] == out["predicted"]
+    for i, label in enumerate(labels):
+        out[f"p_{label}"] = proba[:, i].round(6)
+    return out
+
+
+def evaluate_classifier(classifier: Classifier, frame: pd.DataFrame, config: ExperimentConfig, name: str) -> Evaluation:
+    """Predict ``frame`` with ``classifier`` and evaluate it as the config says."""
+    check_label_set(frame, classifier.labels, source=name)
+    proba = classifier.predict_proba(TextInputs.from_frame(frame, config.input.mode))
+    ev = config.evaluate
+    return evaluate_predictions(frame, proba, classifier.labels, name=name, bootstrap=ev.bootstrap,
+                                confidence=ev.confidence, cluster_by=ev.cluster_by, breakdowns=ev.breakdowns)
+
+
+def check_label_set(frame: pd.DataFrame, labels: Sequence[str], source: str) -> None:
+    """A labelled set may only use labels the model knows."""
+    unknown = sorted(set(frame["label"]) - set(labels))
+    if unknown:
+        raise DataError(
+            f"{source}: label(s) {', '.join(unknown)} are not in the model's label set ({', '.join(labels)})",
+            hint="evaluate with data labelled in the same scheme",
+        )
+
+
+def save_evaluation(run: Run, evaluation: Evaluation) -> None:
+    """Write an evaluation's tables under ``reports/<name>/`` and its metrics into metrics.json."""
+    write_tables(evaluation.tables, run.reports_dir(evaluation.name), title=f"{run.id}: {evaluation.name}")
+    metrics = dict(evaluation.metrics)
+    for interval in evaluation.intervals:
+        metrics[f"{interval.metric}_ci_low"] = interval.low
+        metrics[f"{interval.metric}_ci_high"] = interval.high
+    run.record_metrics(evaluation.name, metrics)
+
+
+# ----------------------------------------------------------------------------------------------
+# The commands
+
+
+def train(config: ExperimentConfig, *, command: str | None = None, progress: bool = False,
+          evaluate_split: str | None = None, resume: Run | None = None) -> tuple[Run, dict[str, Evaluation]]:
+    """Train into a new run directory, evaluate on dev (and ``evaluate_split``), and finish the run.
+
+    With ``resume``, training continues in that incomplete run from its last checkpoint.
+    """
+    frame, split = load_data(config)
+    parts = split_frames(frame, split, str(config.data.path))
+    run = resume or new_run(config, command=command)
+    run.update_manifest(data=data_provenance(config, frame, split), seed=config.train.seed)
+    try:
+        resume_from = _last_checkpoint(run) if resume else None
+        classifier, history = fit(config, parts, run, progress=progress, resume_from=resume_from)
+        classifier.save(run.model_dir)
+        write_atomic(run.path / "history.csv", pd.DataFrame(history).to_csv(index=False))
+        evaluations = {}
+        for name in dict.fromkeys(["dev", evaluate_split or "dev"]):
+            if len(parts[name]):
+                evaluations[name] = evaluate_classifier(classifier, parts[name], config, name)
+                save_evaluation(run, evaluations[name])
+    except BaseException as err:
+        fail_run(run, f"{type(err).__name__}: {err}")
+        raise
+    import shutil
+
+    shutil.rmtree(run.checkpoint_dir, ignore_errors=True)
+    return finish_run(run), evaluations
+
+
+def _last_checkpoint(run: Run) -> Path | None:
+    checkpoints = sorted(run.checkpoint_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+    return checkpoints[-1] if checkpoints else None
+
+
+def run_experiment(config: ExperimentConfig, *, command: str | None = None,
+                   progress: bool = False) -> tuple[Run, Evaluation]:
+    """Train, evaluate on the config's held-out split, write every report: the one-command experiment."""
+    run, evaluations = train(config, command=command, progress=progress, evaluate_split=config.evaluate.split)
+    return run, evaluations[config.evaluate.split]
+
+
+def evaluate_run(run: Run, data: str | Path | None = None, split: str | None = None) -> Evaluation:
+    """Evaluate a finished run on a labelled file (default: the run's own data) or one of its splits."""
+    config = run.config()
+    path = Path(data) if data else config.data.path
+    frame = load_statements(path, labels=None)
+    if "label" not in frame.columns:
+        raise DataError(f"{path}: no 'label' column to evaluate against", hint="use `stance predict` for unlabelled data")
+    frame = load_statements(path, labels=sorted(set(frame["label"].str.lower())))
+    name = Path(path).stem
+    if split:
+        split_obj = load_split(config.data.splits) if config.data.splits else make_split(
+            frame, seed=config.split.seed, dev_fraction=config.split.dev_fraction, test_fraction=config.split.test_fraction)
+        frame = split_frames(frame, split_obj, str(path))[split]
+        name = f"{name}-{split}"
+        if frame.empty:
+            raise StanceError(f"{path}: split {split!r} is empty")
+    classifier = load_classifier(run.model_dir)
+    evaluation = evaluate_classifier(classifier, frame, config, name)
+    save_evaluation(run, evaluation)
+    return evaluation

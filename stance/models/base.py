@@ -1,0 +1,175 @@
+"""What every classifier in the toolkit is: the interface and the registry behind ``model.type``.
+
+A classifier reads :class:`TextInputs` (statements, optionally paired with the request they
+answer), learns from string labels, returns class probabilities in the order of its ``labels``,
+and saves itself to a folder that :func:`load_classifier` can reopen without executing code from
+it (no pickle: safetensors, JSON and ``.npz`` without object arrays).
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from stance.errors import ModelError
+
+#: File that marks a folder as a saved stance classifier and names its kind.
+MODEL_CARD = "stance_model.json"
+
+#: Separator used when a model that reads one string gets a request + statement pair.
+PAIR_SEPARATOR = " || "
+
+
+@dataclass(frozen=True)
+class TextInputs:
+    """What a classifier reads: the statements and, in ``request_text`` mode, the requests."""
+
+    texts: list[str]
+    requests: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.requests is not None and len(self.requests) != len(self.texts):
+            raise ValueError("texts and requests must have the same length")
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def joined(self) -> list[str]:
+        """One string per example, for models that cannot take a text pair."""
+        if self.requests is None:
+            return list(self.texts)
+        return [f"{r}{PAIR_SEPARATOR}{t}" for r, t in zip(self.requests, self.texts, strict=True)]
+
+    def subset(self, index: Sequence[int]) -> TextInputs:
+        """The inputs at ``index`` (used by cross-validation and batching)."""
+        texts = [self.texts[i] for i in index]
+        requests = None if self.requests is None else [self.requests[i] for i in index]
+        return TextInputs(texts, requests)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, mode: str = "text") -> TextInputs:
+        """Build inputs from a statements frame: ``mode`` is ``text`` or ``request_text``."""
+        texts = frame["text"].astype(str).tolist()
+        if mode == "text":
+            return cls(texts)
+        if mode == "request_text":
+            if "request" not in frame.columns:
+                raise ModelError(
+                    "input mode 'request_text' needs a 'request' column",
+                    hint="add the column or set input.mode: text",
+                )
+            return cls(texts, frame["request"].fillna("").astype(str).tolist())
+        raise ModelError(f"unknown input mode {mode!r}", hint="use 'text' or 'request_text'")
+
+
+class Classifier(ABC):
+    """A stance classifier: fit on labelled inputs, predict probabilities, save and reload."""
+
+    #: Registry name, written into the saved model card.
+    kind: ClassVar[str]
+
+    def __init__(self, labels: Sequence[str]) -> None:
+        self.labels = list(labels)
+
+    @abstractmethod
+    def fit(
+        self,
+        train_x: TextInputs,
+        train_y: Sequence[str],
+        dev_x: TextInputs | None = None,
+        dev_y: Sequence[str] | None = None,
+        *,
+        seed: int = 0,
+    ) -> list[dict[str, Any]]:
+        """Learn from ``train``; choose settings on ``dev`` when given.
+
+        Returns the training history, one dict per logged step or epoch (e.g. ``{"step": 10,
+        "loss": 0.9}`` or ``{"epoch": 1, "dev_macro_f1": 0.7}``); empty when there is none.
+        """
+
+    @abstractmethod
+    def predict_proba(self, x: TextInputs) -> np.ndarray:
+        """Probabilities, shape ``(len(x), len(self.labels))``, columns in ``self.labels`` order."""
+
+    def predict(self, x: TextInputs) -> list[str]:
+        """The most probable label for each input."""
+        proba = self.predict_proba(x)
+        return [self.labels[i] for i in proba.argmax(axis=1)]
+
+    @abstractmethod
+    def save(self, path: Path) -> None:
+        """Write the fitted model into the folder ``path`` (created if missing), with its card."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, path: Path) -> Classifier:
+        """Reopen a model written by :meth:`save`, without executing code from the folder."""
+
+    def write_card(self, path: Path, **extra: Any) -> None:
+        """Write the model card that :func:`load_classifier` dispatches on."""
+        path.mkdir(parents=True, exist_ok=True)
+        card = {"kind": self.kind, "labels": self.labels, **extra}
+        (path / MODEL_CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+
+
+def read_card(path: Path) -> dict[str, Any]:
+    """Read a saved model's card, with a clear error when the folder holds no stance model."""
+    card_path = Path(path) / MODEL_CARD
+    if not card_path.is_file():
+        raise ModelError(
+            f"{path} is not a saved stance model: {MODEL_CARD} is missing",
+            hint="pass a run directory made by `stance train` or its model/ folder",
+        )
+    try:
+        return json.loads(card_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ModelError(f"{card_path} is not valid JSON: {err}") from err
+
+
+class NoParams(BaseModel):
+    """Parameters of a model that takes none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class ModelEntry:
+    """One registered model: how to build it from a config, how to reload it, its params schema."""
+
+    name: str
+    builder: Callable[..., Classifier]
+    loader: Callable[[Path], Classifier]
+    params: type[BaseModel] = NoParams
+    description: str = ""
+    aliases: list[str] = field(default_factory=list)
+
+
+MODELS: dict[str, ModelEntry] = {}
+
+
+def register_model(
+    name: str,
+    *,
+    loader: Callable[[Path], Classifier],
+    params: type[BaseModel] = NoParams,
+    description: str = "",
+) -> Callable[[Callable[..., Classifier]], Callable[..., Classifier]]:
+    """Register ``builder`` under ``name``: ``model.type: name`` in a config selects it.
+
+    The builder receives the validated experiment config and returns an unfitted classifier; it
+    is the only place that reads the config, so the classifier's constructor takes plain values.
+    """
+
+    def decorator(builder: Callable[..., Classifier]) -> Callable[..., Classifier]:
+        MODELS[name] = ModelEntry(name, builder, loader, params, description)
+        return builder
+
+    return decorator

@@ -1,0 +1,240 @@
+"""Run directories: where a run's outputs live and the provenance that makes them reviewable.
+
+Layout of one run (``experiments/<id>/``; see ``experiments/README.md``)::
+
+    config.yaml      the fully resolved config the run used
+    manifest.json    status, command, versions, git commit, platform, data and split hashes, times
+    model/           the fitted classifier (safetensors / JSON / npz; never pickle)
+    history.csv      training log (loss, dev metrics per epoch)
+    metrics.json     headline metrics per evaluated split
+    reports/<split>/ tables as CSV and Markdown (summary, per class, confusion, predictions, ...)
+
+A run is written under ``<id>.incomplete/`` and renamed to ``<id>/`` only when it finishes, so an
+interrupted run is never mistaken for a finished one. Ids are unique (time + random suffix); a
+run directory is never overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from stance.config import ExperimentConfig, load_config, save_config
+from stance.errors import RunError
+
+INCOMPLETE_SUFFIX = ".incomplete"
+TRACKED_PACKAGES = (
+    "stance", "torch", "transformers", "datasets", "tokenizers", "scikit-learn", "pandas", "numpy",
+    "safetensors", "pydantic", "typer",
+)
+
+
+@dataclass
+class Run:
+    """A run directory and what it holds."""
+
+    path: Path
+
+    @property
+    def id(self) -> str:
+        return self.path.name.removesuffix(INCOMPLETE_SUFFIX)
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.yaml"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / "manifest.json"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.path / "model"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def complete(self) -> bool:
+        return not self.path.name.endswith(INCOMPLETE_SUFFIX) and self.manifest().get("status") == "complete"
+
+    def reports_dir(self, name: str) -> Path:
+        return self.path / "reports" / name
+
+    def config(self) -> ExperimentConfig:
+        return load_config(self.config_path)
+
+    def manifest(self) -> dict[str, Any]:
+        if not self.manifest_path.is_file():
+            return {}
+        return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+
+    def update_manifest(self, **fields: Any) -> None:
+        manifest = self.manifest()
+        manifest.update(fields)
+        write_json(self.manifest_path, manifest)
+
+    def metrics(self) -> dict[str, dict[str, float]]:
+        path = self.path / "metrics.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+    def record_metrics(self, split: str, metrics: dict[str, float]) -> None:
+        all_metrics = self.metrics()
+        all_metrics[split] = metrics
+        write_json(self.path / "metrics.json", all_metrics)
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON through a temporary file and a rename, so a reader never sees half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def new_run(config: ExperimentConfig, *, command: str | None = None, parent: Path | None = None) -> Run:
+    """Create ``<output.dir>/<id>.incomplete/`` with the resolved config and a first manifest."""
+    parent = Path(parent or config.output.dir)
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    safe_name = "".join(c if c.isalnum() or c in "-_" else "-" for c in config.name)
+    while True:
+        run_id = f"{stamp}-{safe_name}-{secrets.token_hex(3)}"
+        path = parent / (run_id + INCOMPLETE_SUFFIX)
+        if not path.exists() and not (parent / run_id).exists():
+            break
+    path.mkdir()
+    run = Run(path)
+    save_config(config, run.config_path, header=f"# resolved config of run {run_id}\n# rerun: stance reproduce {parent / run_id}\n")
+    write_json(
+        run.manifest_path,
+        {
+            "run_id": run_id,
+            "status": "running",
+            "command": command or " ".join(sys.argv),
+            "started": _now(),
+            "environment": environment(),
+            "git": git_state(),
+        },
+    )
+    run._t0 = time.perf_counter()  # type: ignore[attr-defined]
+    return run
+
+
+def finish_run(run: Run) -> Run:
+    """Mark ``run`` complete and move it to its final name."""
+    wall = time.perf_counter() - getattr(run, "_t0", time.perf_counter())
+    run.update_manifest(status="complete", finished=_now(), wall_time_s=round(wall, 2))
+    final = run.path.with_name(run.id)
+    if run.path != final:
+        os.replace(run.path, final)
+    return Run(final)
+
+
+def fail_run(run: Run, reason: str) -> None:
+    """Record why a run stopped; its folder keeps the ``.incomplete`` suffix."""
+    run.update_manifest(status="failed", finished=_now(), error=reason)
+
+
+def open_run(path: str | Path, *, require_complete: bool = True) -> Run:
+    """Open a run directory, checking it is one (and finished, unless told otherwise)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise RunError(f"run directory {path} does not exist", hint="`stance runs list` shows the runs")
+    run = Run(path)
+    if not run.config_path.is_file() or not run.manifest_path.is_file():
+        raise RunError(f"{path} is not a stance run: config.yaml or manifest.json is missing")
+    if require_complete and not run.complete:
+        raise RunError(
+            f"{path} is an incomplete run (status: {run.manifest().get('status', 'unknown')})",
+            hint="resume it with `stance train --resume RUN` or start a new one",
+        )
+    return run
+
+
+def environment() -> dict[str, Any]:
+    """Python, platform, device, threads and the versions of the packages results depend on."""
+    versions = {}
+    for name in TRACKED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "packages": versions,
+    }
+    try:
+        import torch
+
+        info["torch_threads"] = torch.get_num_threads()
+        info["device"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    except ImportError:  # pragma: no cover
+        info["device"] = "cpu"
+    return info
+
+
+def git_state(cwd: Path | None = None) -> dict[str, Any]:
+    """Commit and dirtiness of the repository the command runs in (``None`` outside git)."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return {"commit": None, "dirty": None}
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": bool(status)}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def list_runs(parent: str | Path = "experiments") -> pd.DataFrame:
+    """One row per run directory under ``parent``: id, name, status, model, headline metrics."""
+    rows = []
+    parent = Path(parent)
+    for path in sorted(parent.glob("*")) if parent.is_dir() else []:
+        if not (path / "manifest.json").is_file():
+            continue
+        run = Run(path)
+        manifest = run.manifest()
+        metrics = run.metrics()
+        try:
+            config = run.config()
+            name, model = config.name, config.model.type
+        except Exception:  # a damaged run still gets listed
+            name, model = "?", "?"
+        row = {
+            "run": run.id,
+            "name": name,
+            "model": model,
+            "status": manifest.get("status", "unknown") if not path.name.endswith(INCOMPLETE_SUFFIX) or manifest.get("status") != "complete" else "incomplete",
+            "started": manifest.get("started"),
+            "wall_s": manifest.get("wall_time_s"),
+        }
+        for split in ("dev", "test"):
+            for key in ("macro_f1", "accuracy"):
+                row[f"{split}_{key}"] = metrics.get(split, {}).get(key)
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,91 @@
+import pandas as pd
+import pytest
+
+from stance.data import corpus_stats, length_table, load_statements
+from stance.errors import DataError
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_loads_every_supported_format_identically(tmp_path, statements, suffix):
+    path = tmp_path / f"s{suffix}"
+    {".csv": lambda: statements.to_csv(path, index=False),
+     ".jsonl": lambda: statements.to_json(path, orient="records", lines=True),
+     ".parquet": lambda: statements.to_parquet(path)}[suffix]()
+    loaded = load_statements(path)
+    assert loaded["id"].tolist() == statements["id"].tolist()
+    assert loaded["label"].tolist() == statements["label"].tolist()
+    assert "source_type" in loaded.columns
+
+
+def _write(tmp_path, frame, name="s.csv"):
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_missing_file_and_unsupported_format(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        load_statements(tmp_path / "none.csv")
+    (tmp_path / "s.xlsx").write_text("x")
+    with pytest.raises(DataError, match="unsupported format .xlsx"):
+        load_statements(tmp_path / "s.xlsx")
+
+
+def test_latin1_file_is_named_with_the_fix(tmp_path, statements):
+    path = tmp_path / "s.csv"
+    statements.assign(text="Le ministre a refusé la demande.").iloc[:1].to_csv(path, index=False, encoding="latin-1")
+    with pytest.raises(DataError, match="not UTF-8.*UTF-8"):
+        load_statements(path)
+
+
+def test_missing_columns_are_listed_with_what_was_found(tmp_path, statements):
+    path = _write(tmp_path, statements.drop(columns=["episode", "actor"]))
+    with pytest.raises(DataError, match="missing column\\(s\\) actor, episode; found id, text"):
+        load_statements(path)
+
+
+def test_unknown_label_gives_line_allowed_labels_and_closest(tmp_path, statements):
+    frame = statements.copy()
+    frame.loc[3, "label"] = "complies"
+    with pytest.raises(DataError) as err:
+        load_statements(_write(tmp_path, frame))
+    message = str(err.value)
+    assert "line(s) 5" in message and "decline, consider, comply" in message and "'comply'" in message
+
+
+def test_empty_text_duplicate_ids_and_conflicting_labels(tmp_path, statements):
+    frame = statements.copy()
+    frame.loc[2, "text"] = "   "
+    with pytest.raises(DataError, match="empty 'text' on line\\(s\\) 4"):
+        load_statements(_write(tmp_path, frame))
+    frame = statements.copy()
+    frame.loc[1, "id"] = frame.loc[0, "id"]
+    with pytest.raises(DataError, match="duplicate id"):
+        load_statements(_write(tmp_path, frame))
+    frame = statements.copy()
+    frame.loc[1, "text"] = frame.loc[0, "text"].upper()
+    with pytest.raises(DataError, match="same text has different labels"):
+        load_statements(_write(tmp_path, frame))
+
+
+def test_empty_dataset(tmp_path, statements):
+    path = _write(tmp_path, statements.iloc[:0])
+    with pytest.raises(DataError, match="no statements"):
+        load_statements(path)
+
+
+def test_prediction_files_need_only_text(tmp_path):
+    path = _write(tmp_path, pd.DataFrame({"text": ["We will send ships."], "source": ["x"]}))
+    frame = load_statements(path, labels=None)
+    assert frame.columns.tolist() == ["text", "source"]
+
+
+def test_corpus_stats_counts(statements):
+    tables = corpus_stats(statements)
+    overview = dict(zip(tables["overview"]["statistic"], tables["overview"]["value"]))
+    assert overview["statements"] == 24 and overview["episodes"] == 4
+    assert tables["labels"].set_index("label")["statements"].to_dict() == {"decline": 8, "consider": 8, "comply": 8}
+    episode = tables["episode"].set_index("episode")
+    assert episode.loc["e1", "total"] == 6 and episode.loc["e1", "comply"] == 2
+    assert tables["decade"]["decade"].tolist() == ["2010s"]
+    assert length_table(statements)["statements"].sum() == 24

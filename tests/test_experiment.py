@@ -1,0 +1,82 @@
+import json
+
+import pandas as pd
+import pytest
+
+from stance.config import load_config
+from stance.experiment import evaluate_predictions, evaluate_run, run_experiment
+from stance.runs import list_runs, open_run
+
+
+def test_run_experiment_writes_a_complete_reviewable_run(toy_experiment):
+    run, evaluation = run_experiment(load_config(toy_experiment))
+    assert run.complete and not run.path.name.endswith(".incomplete")
+    for name in ("config.yaml", "manifest.json", "metrics.json", "history.csv", "model/model.safetensors",
+                 "model/stance_model.json", "model/tokenizer.json"):
+        assert (run.path / name).is_file(), name
+    manifest = json.loads((run.path / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["wall_time_s"] > 0
+    assert manifest["environment"]["packages"]["torch"].startswith("2.")
+    assert len(manifest["data"]["split_membership_sha256"]) == 64
+    assert manifest["data"]["split_sizes"] == {"train": 12, "dev": 6, "test": 6}
+    reports = run.reports_dir("test")
+    for table in ("summary", "per_class", "confusion", "predictions", "errors", "by_episode"):
+        assert (reports / f"{table}.csv").is_file() and (reports / f"{table}.md").is_file()
+    predictions = pd.read_csv(reports / "predictions.csv")
+    assert len(predictions) == 6 and set(predictions["gold"]) <= {"decline", "consider", "comply"}
+    assert {"p_decline", "p_consider", "p_comply"} <= set(predictions.columns)
+    summary = pd.read_csv(reports / "summary.csv").set_index("metric")
+    assert 0 <= summary.loc["macro_f1", "ci_low"] <= summary.loc["macro_f1", "value"] <= summary.loc["macro_f1", "ci_high"] <= 1
+    assert evaluation.metrics["n"] == 6
+    assert set(run.metrics()) == {"dev", "test"}
+
+
+def test_same_config_gives_identical_predictions(toy_experiment):
+    config = load_config(toy_experiment)
+    first, _ = run_experiment(config)
+    second, _ = run_experiment(config)
+    assert first.path != second.path
+    a = pd.read_csv(first.reports_dir("test") / "predictions.csv")
+    b = pd.read_csv(second.reports_dir("test") / "predictions.csv")
+    pd.testing.assert_frame_equal(a, b)
+    runs = list_runs(config.output.dir)
+    assert len(runs) == 2 and set(runs["status"]) == {"complete"}
+
+
+def test_evaluate_run_on_a_file_and_on_a_split(toy_experiment, statements_file):
+    run, _ = run_experiment(load_config(toy_experiment))
+    whole = evaluate_run(run, statements_file)
+    assert whole.metrics["n"] == 24 and (run.reports_dir(whole.name) / "summary.csv").is_file()
+    dev = evaluate_run(run, statements_file, split="dev")
+    assert dev.metrics["n"] == 6
+
+
+def test_failed_run_stays_incomplete_and_is_refused(toy_experiment, monkeypatch):
+    import stance.experiment as experiment
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("simulated crash")
+
+    monkeypatch.setattr(experiment, "save_evaluation", explode)
+    with pytest.raises(RuntimeError):
+        run_experiment(load_config(toy_experiment))
+    [folder] = list((toy_experiment.parent / "experiments").iterdir())
+    assert folder.name.endswith(".incomplete")
+    assert json.loads((folder / "manifest.json").read_text())["status"] == "failed"
+    from stance.errors import RunError
+
+    with pytest.raises(RunError, match="incomplete run"):
+        open_run(folder)
+    assert list_runs(toy_experiment.parent / "experiments")["status"].tolist() == ["failed"]
+
+
+def test_evaluate_predictions_tables_follow_the_label_order(statements):
+    import numpy as np
+
+    proba = np.tile([0.2, 0.3, 0.5], (len(statements), 1))  # always "comply"
+    evaluation = evaluate_predictions(statements, proba, ["decline", "consider", "comply"], bootstrap=0,
+                                      breakdowns=["actor"])
+    assert evaluation.metrics["accuracy"] == pytest.approx(8 / 24)
+    assert evaluation.tables["per_class"]["label"].tolist() == ["decline", "consider", "comply"]
+    assert len(evaluation.tables["errors"]) == 16
+    assert "by_actor" in evaluation.tables

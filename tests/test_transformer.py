@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+
+from stance.models import TextInputs, load_classifier
+from stance.models.transformer import TransformerClassifier
+
+LABELS = ["decline", "consider", "comply"]
+
+
+def _fit(model_dir, statements, tmp_path, mode="text", **kwargs):
+    clf = TransformerClassifier(LABELS, str(model_dir), learning_rate=2e-3, epochs=kwargs.pop("epochs", 12),
+                                batch_size=8, warmup_ratio=0.0, **kwargs)
+    x = TextInputs.from_frame(statements, mode)
+    history = clf.fit(x, statements["label"].tolist(), seed=0)
+    return clf, x, history
+
+
+def test_tiny_model_overfits_saves_and_reloads_identically(tiny_model_dir, statements, tmp_path):
+    clf, x, history = _fit(tiny_model_dir, statements, tmp_path)
+    assert any("loss" in h for h in history)
+    predicted = clf.predict(x)
+    accuracy = np.mean(np.array(predicted) == statements["label"].to_numpy())
+    assert accuracy >= 0.9
+    proba = clf.predict_proba(x)
+    assert proba.shape == (24, 3) and np.allclose(proba.sum(axis=1), 1)
+    clf.save(tmp_path / "model")
+    assert (tmp_path / "model" / "model.safetensors").is_file()
+    reloaded = load_classifier(tmp_path / "model")
+    assert isinstance(reloaded, TransformerClassifier) and reloaded.labels == LABELS
+    np.testing.assert_array_equal(reloaded.predict_proba(x), proba)
+
+
+def test_saved_folder_works_with_transformers_pipeline(tiny_model_dir, statements, tmp_path):
+    from transformers import pipeline
+
+    clf, _, _ = _fit(tiny_model_dir, statements, tmp_path, epochs=1)
+    clf.save(tmp_path / "model")
+    result = pipeline("text-classification", model=str(tmp_path / "model"))("We will send two frigates.")
+    assert result[0]["label"] in LABELS
+
+
+def test_request_text_mode_reads_pairs_and_differs_from_text_mode(tiny_model_dir, statements, tmp_path):
+    clf, _, _ = _fit(tiny_model_dir, statements, tmp_path, mode="request_text", epochs=2)
+    pairs = TextInputs.from_frame(statements, "request_text")
+    alone = TextInputs.from_frame(statements, "text")
+    assert clf.predict_proba(pairs).shape == (24, 3)
+    assert not np.allclose(clf.predict_proba(pairs), clf.predict_proba(alone))
+
+
+def test_same_seed_same_model(tiny_model_dir, statements, tmp_path):
+    a, x, _ = _fit(tiny_model_dir, statements, tmp_path, epochs=2)
+    b, _, _ = _fit(tiny_model_dir, statements, tmp_path, epochs=2)
+    np.testing.assert_array_equal(a.predict_proba(x), b.predict_proba(x))
+
+
+def test_model_path_that_is_not_a_model_is_a_clear_error(tmp_path, statements):
+    from stance.errors import ModelError
+
+    (tmp_path / "empty").mkdir()
+    clf = TransformerClassifier(LABELS, str(tmp_path / "empty"))
+    with pytest.raises(ModelError, match="config.json is missing"):
+        clf.fit(TextInputs.from_frame(statements), statements["label"].tolist())
+
+
+@pytest.mark.slow
+def test_real_packaged_minilm_trains_predicts_and_reloads(statements, tmp_path):
+    """The embedded default model: a few steps on a handful of statements, then new text."""
+    clf = TransformerClassifier(LABELS, "default", learning_rate=5e-5, epochs=1, max_steps=4, batch_size=8)
+    clf.fit(TextInputs.from_frame(statements), statements["label"].tolist(), seed=1)
+    new = TextInputs(["The government confirmed it will not extend the mission.",
+                      "Officials are still weighing the request from Washington."])
+    proba = clf.predict_proba(new)
+    assert proba.shape == (2, 3)
+    clf.save(tmp_path / "minilm")
+    np.testing.assert_array_equal(load_classifier(tmp_path / "minilm").predict_proba(new), proba)
