@@ -309,6 +309,9 @@ def _print_evaluation(evaluation, title: str, full: bool = False) -> None:
 
     if evaluation is None:
         return
+    if "comparison" in evaluation.tables:
+        show(evaluation.tables["comparison"], title="model beside the baselines (95% bootstrap intervals; "
+             "p: paired approximate randomisation on macro-F1)", console=console)
     show(evaluation.tables["summary"], title=title, console=console)
     if full:
         show(evaluation.tables["per_class"], title="per class", console=console)

@@ -102,6 +102,13 @@ class EvaluationConfig(_Section):
     breakdowns: list[str] = Field(
         ["episode", "actor", "requester", "source_type"], description="Columns to break metrics down by."
     )
+    baselines: list[str] = Field(
+        ["majority", "keyword", "tfidf_logreg", "embedding_logreg"],
+        description="Model types fitted on the same split and reported beside the model, with a paired test.",
+    )
+    significance_resamples: int = Field(
+        2000, ge=100, description="Resamples of the paired approximate-randomisation test against each baseline."
+    )
 
 
 class OutputConfig(_Section):

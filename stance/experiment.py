@@ -9,6 +9,7 @@ These are the functions the CLI calls; each is just as usable from a notebook::
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stance.config import ExperimentConfig
+from stance.config import ExperimentConfig, apply_overrides
 from stance.data import file_sha256, load_statements
 from stance.errors import DataError, StanceError
 from stance.evaluate import (
@@ -26,6 +27,7 @@ from stance.evaluate import (
     classification_metrics,
     confusion_table,
     error_table,
+    paired_bootstrap_test,
     per_class_table,
     summary_table,
 )
@@ -47,6 +49,14 @@ class Evaluation:
     metrics: dict[str, float]
     tables: dict[str, pd.DataFrame]
     intervals: list[Interval] = field(default_factory=list)
+
+    @property
+    def predicted(self) -> list[str]:
+        return self.tables["predictions"]["predicted"].tolist()
+
+    @property
+    def gold(self) -> list[str]:
+        return self.tables["predictions"]["gold"].tolist()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -187,12 +197,15 @@ def save_evaluation(run: Run, evaluation: Evaluation) -> None:
 
 
 def train(config: ExperimentConfig, *, command: str | None = None, progress: bool = False,
-          evaluate_split: str | None = None, resume: Run | None = None) -> tuple[Run, dict[str, Evaluation]]:
+          evaluate_split: str | None = None, resume: Run | None = None,
+          finish: bool = True, data: tuple[pd.DataFrame, Split] | None = None) -> tuple[Run, dict[str, Evaluation]]:
     """Train into a new run directory, evaluate on dev (and ``evaluate_split``), and finish the run.
 
-    With ``resume``, training continues in that incomplete run from its last checkpoint.
+    With ``resume``, training continues in that incomplete run from its last checkpoint. With
+    ``finish=False`` the run stays open (incomplete) for the caller to add to and finish. ``data``
+    passes statements and split already loaded by :func:`load_data`.
     """
-    frame, split = load_data(config)
+    frame, split = data or load_data(config)
     parts = split_frames(frame, split, str(config.data.path))
     run = resume or new_run(config, command=command)
     run.update_manifest(data=data_provenance(config, frame, split), seed=config.train.seed)
@@ -209,10 +222,8 @@ def train(config: ExperimentConfig, *, command: str | None = None, progress: boo
     except BaseException as err:
         fail_run(run, f"{type(err).__name__}: {err}")
         raise
-    import shutil
-
     shutil.rmtree(run.checkpoint_dir, ignore_errors=True)
-    return finish_run(run), evaluations
+    return (finish_run(run) if finish else run), evaluations
 
 
 def _last_checkpoint(run: Run) -> Path | None:
@@ -220,11 +231,71 @@ def _last_checkpoint(run: Run) -> Path | None:
     return checkpoints[-1] if checkpoints else None
 
 
+def compare_with_baselines(config: ExperimentConfig, parts: dict[str, pd.DataFrame], evaluation: Evaluation,
+                           run: Run | None = None) -> pd.DataFrame:
+    """Fit each configured baseline on the same split, evaluate it on the same statements, and test it.
+
+    One row per model (the run's own first): macro-F1 and accuracy with bootstrap intervals, the
+    difference to the run's model and the p-value of a paired approximate-randomisation test.
+    """
+    ev = config.evaluate
+    name = evaluation.name
+    labels = config.data.labels
+    rows = [_comparison_row(config.model.type, evaluation, None)]
+    for baseline in ev.baselines:
+        if baseline == config.model.type:
+            continue
+        baseline_config = apply_overrides(config, {"model.type": baseline, "model.params": {}},
+                                          source=f"evaluate.baselines: {baseline}")
+        classifier, _ = fit(baseline_config, parts)
+        result = evaluate_classifier(classifier, parts[name], baseline_config, name)
+        test = paired_bootstrap_test(evaluation.gold, evaluation.predicted, result.predicted, labels=labels,
+                                     n_resamples=ev.significance_resamples, seed=BOOTSTRAP_SEED)
+        rows.append(_comparison_row(baseline, result, test))
+        if run is not None:
+            folder = run.reports_dir(name) / "baselines"
+            folder.mkdir(parents=True, exist_ok=True)
+            write_atomic(folder / f"{baseline}_predictions.csv", result.tables["predictions"].to_csv(index=False))
+    return pd.DataFrame(rows)
+
+
+def _comparison_row(model: str, evaluation: Evaluation, test) -> dict:
+    row = {"model": model}
+    for interval in evaluation.intervals:
+        row[interval.metric] = interval.estimate
+        row[f"{interval.metric}_low"] = interval.low
+        row[f"{interval.metric}_high"] = interval.high
+    if not evaluation.intervals:
+        row.update(macro_f1=evaluation.metrics["macro_f1"], accuracy=evaluation.metrics["accuracy"])
+    row["model_minus_this"] = float("nan") if test is None else test.difference
+    row["p_value"] = float("nan") if test is None else test.p_value
+    return row
+
+
 def run_experiment(config: ExperimentConfig, *, command: str | None = None,
                    progress: bool = False) -> tuple[Run, Evaluation]:
-    """Train, evaluate on the config's held-out split, write every report: the one-command experiment."""
-    run, evaluations = train(config, command=command, progress=progress, evaluate_split=config.evaluate.split)
-    return run, evaluations[config.evaluate.split]
+    """Train, evaluate on the config's held-out split beside the baselines, write every report.
+
+    The one-command experiment. The held-out evaluation's tables gain ``comparison``: the model
+    and every baseline of ``evaluate.baselines`` on the same statements, with intervals and
+    paired p-values.
+    """
+    split_name = config.evaluate.split
+    frame, split = load_data(config)
+    run, evaluations = train(config, command=command, progress=progress, evaluate_split=split_name,
+                             finish=False, data=(frame, split))
+    evaluation = evaluations[split_name]
+    try:
+        if config.evaluate.baselines:
+            parts = split_frames(frame, split, str(config.data.path))
+            comparison = compare_with_baselines(config, parts, evaluation, run)
+            evaluation.tables = {"comparison": comparison, **evaluation.tables}
+            save_evaluation(run, evaluation)
+    except BaseException as err:
+        fail_run(run, f"{type(err).__name__}: {err}")
+        raise
+    run = finish_run(run)
+    return run, evaluation
 
 
 def evaluate_run(run: Run, data: str | Path | None = None, split: str | None = None) -> Evaluation:

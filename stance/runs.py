@@ -22,7 +22,6 @@ import platform
 import secrets
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -129,14 +128,15 @@ def new_run(config: ExperimentConfig, *, command: str | None = None, parent: Pat
             "git": git_state(),
         },
     )
-    run._t0 = time.perf_counter()  # type: ignore[attr-defined]
     return run
 
 
 def finish_run(run: Run) -> Run:
     """Mark ``run`` complete and move it to its final name."""
-    wall = time.perf_counter() - getattr(run, "_t0", time.perf_counter())
-    run.update_manifest(status="complete", finished=_now(), wall_time_s=round(wall, 2))
+    started = datetime.fromisoformat(run.manifest()["started"])
+    finished = datetime.now(timezone.utc)
+    run.update_manifest(status="complete", finished=finished.isoformat(timespec="seconds"),
+                        wall_time_s=round((finished - started).total_seconds(), 1))
     final = run.path.with_name(run.id)
     if run.path != final:
         os.replace(run.path, final)

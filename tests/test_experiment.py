@@ -29,6 +29,11 @@ def test_run_experiment_writes_a_complete_reviewable_run(toy_experiment):
     assert 0 <= summary.loc["macro_f1", "ci_low"] <= summary.loc["macro_f1", "value"] <= summary.loc["macro_f1", "ci_high"] <= 1
     assert evaluation.metrics["n"] == 6
     assert set(run.metrics()) == {"dev", "test"}
+    comparison = pd.read_csv(reports / "comparison.csv")
+    assert comparison["model"].tolist() == ["transformer", "majority", "keyword", "tfidf_logreg", "embedding_logreg"]
+    assert comparison["p_value"].iloc[1:].between(0, 1).all() and comparison["p_value"].iloc[:1].isna().all()
+    for baseline in comparison["model"].iloc[1:]:
+        assert len(pd.read_csv(reports / "baselines" / f"{baseline}_predictions.csv")) == 6
 
 
 def test_same_config_gives_identical_predictions(toy_experiment):
