@@ -100,14 +100,50 @@ def train(
 @app.command("run")
 @handles_errors
 def run_command(config: ConfigArg, set_: SetOpt = None) -> None:
-    """Train, evaluate on the held-out split and write every report: one experiment, one command."""
+    """Train, evaluate on the held-out split beside the baselines and write every report.
+
+    A config with `seeds:` or `sweep:` runs once per point and seed and writes an aggregated report.
+    """
     from stance.config import load_config
-    from stance.experiment import run_experiment
+    from stance.experiment import run_experiment, run_many
+    from stance.report import show
 
     cfg = load_config(config, set_ or [])
+    if cfg.seeds or cfg.sweep:
+        folder, runs = run_many(cfg, command=_command_line(), progress=True)
+        show(runs, title="runs", console=console)
+        from stance.report import read_csv_table
+
+        show(read_csv_table(folder / "aggregate.csv"), title="mean ± std per point", console=console)
+        console.print(f"sweep report: [bold]{folder}[/]")
+        return
     run, evaluation = run_experiment(cfg, command=_command_line(), progress=True)
     _print_evaluation(evaluation, f"{cfg.name}: {evaluation.name} split ({run.id})", full=True)
     console.print(f"reports: [bold]{run.reports_dir(evaluation.name)}[/]")
+
+
+@app.command()
+@handles_errors
+def reproduce(
+    run: RunArg,
+    tolerance: Annotated[float, typer.Option(help="Largest absolute metric difference accepted.")] = 0.0,
+) -> None:
+    """Rerun RUN from its saved config into a new run and compare every metric with the original.
+
+    Exits with 1 if a metric differs by more than --tolerance or the predictions are not identical.
+    """
+    from stance.experiment import reproduce_run
+    from stance.report import show
+    from stance.runs import open_run
+
+    result = reproduce_run(open_run(run), tolerance=tolerance, progress=True)
+    for warning in result.warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}")
+    show(result.metrics, title=f"{result.original.id} → {result.rerun.id}", console=console, max_rows=200)
+    console.print(f"predictions identical: {result.predictions_identical}")
+    if not result.ok:
+        raise StanceError(f"run {result.original.id} did not reproduce within tolerance {tolerance}")
+    console.print(f"[green]reproduced[/]: every metric within {tolerance}; new run {result.rerun.path}")
 
 
 @app.command()

@@ -208,7 +208,8 @@ def train(config: ExperimentConfig, *, command: str | None = None, progress: boo
     frame, split = data or load_data(config)
     parts = split_frames(frame, split, str(config.data.path))
     run = resume or new_run(config, command=command)
-    run.update_manifest(data=data_provenance(config, frame, split), seed=config.train.seed)
+    run.update_manifest(data=data_provenance(config, frame, split), seed=config.train.seed,
+                        kind="train" if finish else "run")
     try:
         resume_from = _last_checkpoint(run) if resume else None
         classifier, history = fit(config, parts, run, progress=progress, resume_from=resume_from)
@@ -318,3 +319,116 @@ def evaluate_run(run: Run, data: str | Path | None = None, split: str | None = N
     evaluation = evaluate_classifier(classifier, frame, config, name)
     save_evaluation(run, evaluation)
     return evaluation
+
+
+# ----------------------------------------------------------------------------------------------
+# Seeds and sweeps
+
+
+def run_many(config: ExperimentConfig, *, command: str | None = None, progress: bool = False) -> tuple[Path, pd.DataFrame]:
+    """One run per sweep point and seed, then an aggregated report in ``<output.dir>/<id>-sweep/``.
+
+    Returns the folder and the per-run table (the point's keys, seed, run id, dev and held-out
+    metrics). ``aggregate.csv`` holds mean ± std per point; ``runs.csv`` every run.
+    """
+    from stance.config import expand
+    from stance.runs import new_sweep_dir, write_json
+
+    points = expand(config)
+    folder = new_sweep_dir(config)
+    rows = []
+    for assignments, point_config in points:
+        run, evaluation = run_experiment(point_config, command=command, progress=progress)
+        metrics = run.metrics()
+        row = {**assignments, "run": run.id}
+        for split, values in metrics.items():
+            for key in ("macro_f1", "accuracy"):
+                if key in values:
+                    row[f"{split}_{key}"] = values[key]
+        rows.append(row)
+    runs = pd.DataFrame(rows)
+    aggregate = aggregate_runs(runs, keys=[k for k in runs.columns if k in (config.sweep or {})])
+    write_tables({"aggregate": aggregate, "runs": runs}, folder, title=f"sweep {folder.name}")
+    write_json(folder / "sweep.json", {"config": config.dump(), "points": [p for p, _ in points], "command": command})
+    return folder, runs
+
+
+def aggregate_runs(runs: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """Mean, standard deviation and count of every metric column per sweep point."""
+    metrics = [c for c in runs.columns if c.endswith(("macro_f1", "accuracy"))]
+    grouped = runs.groupby(list(keys), dropna=False) if keys else runs.assign(_all="all").groupby("_all")
+    table = grouped[metrics].agg(["mean", "std", "count"])
+    table.columns = [f"{metric}_{stat}" for metric, stat in table.columns]
+    table = table.reset_index()
+    return table.drop(columns=["_all"], errors="ignore")
+
+
+# ----------------------------------------------------------------------------------------------
+# Reproduction
+
+
+@dataclass
+class Reproduction:
+    """The comparison of a rerun with its original."""
+
+    original: Run
+    rerun: Run
+    metrics: pd.DataFrame  # split, metric, original, reproduced, difference, ok
+    warnings: list[str]
+    predictions_identical: bool
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.metrics["ok"].all()) and self.predictions_identical
+
+
+def reproduce_run(original: Run, *, tolerance: float = 0.0, progress: bool = False) -> Reproduction:
+    """Rerun ``original`` from its saved config into a new run and compare every metric.
+
+    ``tolerance`` is the largest absolute difference accepted (0: bit for bit, what the CPU
+    gives). Warnings name environment differences that could explain a mismatch: package
+    versions, data and split hashes.
+    """
+    config = original.config()
+    manifest = original.manifest()
+    warnings = _environment_differences(manifest, config)
+    kind = manifest.get("kind", "run")
+    if kind == "train":
+        rerun, _ = train(config, command=f"stance reproduce {original.path}", progress=progress)
+    else:
+        rerun, _ = run_experiment(config, command=f"stance reproduce {original.path}", progress=progress)
+    rows = []
+    new_metrics = rerun.metrics()
+    for split, values in original.metrics().items():
+        for metric, value in values.items():
+            again = new_metrics.get(split, {}).get(metric)
+            diff = float("nan") if again is None else abs(float(again) - float(value))
+            ok = again is not None and (diff <= tolerance or (np.isnan(value) and np.isnan(again)))
+            rows.append({"split": split, "metric": metric, "original": value, "reproduced": again,
+                         "difference": diff, "ok": bool(ok)})
+    identical = all(
+        _same_file(original.reports_dir(split) / "predictions.csv", rerun.reports_dir(split) / "predictions.csv")
+        for split in original.metrics()
+    )
+    return Reproduction(original, rerun, pd.DataFrame(rows), warnings, identical)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a.is_file() and b.is_file() and a.read_bytes() == b.read_bytes()
+
+
+def _environment_differences(manifest: dict, config: ExperimentConfig) -> list[str]:
+    from stance.runs import environment
+
+    warnings = []
+    before = manifest.get("environment", {}).get("packages", {})
+    now = environment()["packages"]
+    for name, version in before.items():
+        if now.get(name) != version:
+            warnings.append(f"{name} was {version}, is {now.get(name)}")
+    for path, digest in manifest.get("data", {}).get("files_sha256", {}).items():
+        if not Path(path).is_file():
+            warnings.append(f"data file {path} is missing")
+        elif file_sha256(path) != digest:
+            warnings.append(f"data file {path} has changed: sha256 was {digest[:12]}…, is {file_sha256(path)[:12]}…")
+    return warnings

@@ -43,6 +43,11 @@ def write_tables(tables: Mapping[str, pd.DataFrame], folder: Path, title: str = 
     return written
 
 
+def read_csv_table(path: Path) -> pd.DataFrame:
+    """Read back a table this module wrote."""
+    return pd.read_csv(path)
+
+
 def rich_table(frame: pd.DataFrame, title: str | None = None, max_rows: int = 30) -> Table:
     """A rich Table for the terminal; floats shown with three decimals."""
     table = Table(title=title, title_justify="left", header_style="bold")

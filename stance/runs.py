@@ -238,3 +238,13 @@ def list_runs(parent: str | Path = "experiments") -> pd.DataFrame:
                 row[f"{split}_{key}"] = metrics.get(split, {}).get(key)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def new_sweep_dir(config: ExperimentConfig) -> Path:
+    """A fresh folder for a sweep's aggregated report (its runs sit beside it)."""
+    parent = Path(config.output.dir)
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    folder = parent / f"{stamp}-{config.name}-sweep-{secrets.token_hex(3)}"
+    folder.mkdir()
+    return folder

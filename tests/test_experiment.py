@@ -85,3 +85,31 @@ def test_evaluate_predictions_tables_follow_the_label_order(statements):
     assert evaluation.tables["per_class"]["label"].tolist() == ["decline", "consider", "comply"]
     assert len(evaluation.tables["errors"]) == 16
     assert "by_actor" in evaluation.tables
+
+
+def test_reproduce_gets_identical_metrics_and_reports_a_changed_data_file(toy_experiment, statements_file):
+    from stance.experiment import reproduce_run
+
+    run, _ = run_experiment(load_config(toy_experiment))
+    result = reproduce_run(run)
+    assert result.ok and result.predictions_identical and result.warnings == []
+    assert set(result.metrics["split"]) == {"dev", "test"} and result.metrics["ok"].all()
+    # a planted change in the data is reported as a hash mismatch
+    with statements_file.open("a") as handle:
+        handle.write('{"id": "extra", "text": "Lisbon will send a frigate.", "actor": "Portugal", "requester": "US",'
+                     ' "request": "ships", "episode": "e4", "date": "2015-12", "label": "comply"}\n')
+    changed = reproduce_run(run)
+    assert any("has changed" in w and str(statements_file) in w for w in changed.warnings)
+    assert not changed.ok
+
+
+def test_seeds_run_once_each_and_aggregate(toy_experiment):
+    from stance.config import load_config as load
+    from stance.experiment import run_many
+
+    config = load(toy_experiment, ["seeds=[1, 2]", "evaluate.baselines=[]", "sweep={train.learning_rate: [1.0e-3, 2.0e-3]}"])
+    folder, runs = run_many(config)
+    assert len(runs) == 4 and runs["train.seed"].tolist() == [1, 2, 1, 2]
+    aggregate = pd.read_csv(folder / "aggregate.csv")
+    assert len(aggregate) == 2 and (aggregate["test_macro_f1_count"] == 2).all()
+    assert {"test_macro_f1_mean", "test_macro_f1_std"} <= set(aggregate.columns)
