@@ -293,12 +293,13 @@ def data_datasheet(
     file: Annotated[Path, typer.Argument(help="Labelled statements file.", show_default=False)] = Path("data/statements.jsonl"),
     sheet: Annotated[Path, typer.Option(help="Datasheet whose generated section is rewritten.")] = Path("data/DATASHEET.md"),
     splits: Annotated[Path, typer.Option(help="Split file.")] = Path("data/splits.json"),
-    agreement: Annotated[Optional[Path], typer.Option(help="Second-pass labels (JSONL with id, label) for the agreement section.")] = Path("data/agreement/second_pass.jsonl"),
+    agreement: Annotated[Optional[Path], typer.Option(help="Folder with first_pass.jsonl, second_pass.jsonl and adjudication.csv.")] = Path("data/agreement"),
 ) -> None:
     """Regenerate the tables of the datasheet from the corpus (between its generated markers)."""
     from stance.datasheet import update_datasheet
 
-    update_datasheet(file, sheet, splits, agreement if agreement and agreement.exists() else None)
+    has_agreement = agreement is not None and (agreement / "second_pass.jsonl").exists()
+    update_datasheet(file, sheet, splits, agreement if has_agreement else None)
     console.print(f"[green]updated[/] {sheet}")
 
 

@@ -222,6 +222,7 @@ def corpus_stats(frame: pd.DataFrame, labels: Sequence[str] = DEFAULT_LABELS) ->
             ],
         }
     )
+    overview["value"] = overview["value"].map(_format_number)
     tables = {"overview": overview}
     if "label" in frame:
         counts = frame["label"].value_counts().reindex(labels, fill_value=0)
@@ -236,6 +237,11 @@ def corpus_stats(frame: pd.DataFrame, labels: Sequence[str] = DEFAULT_LABELS) ->
         if facet in frame and "label" in frame:
             tables[facet] = _facet_table(frame, facet, labels)
     return tables
+
+
+def _format_number(value: float) -> str:
+    """Counts as integers, shares and medians with up to three decimals (for mixed-value tables)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:.3f}".rstrip("0")
 
 
 def _facet_table(frame: pd.DataFrame, facet: str, labels: Sequence[str]) -> pd.DataFrame:

@@ -34,7 +34,7 @@ def agreement_tables(gold: pd.DataFrame, second: pd.DataFrame, labels: Sequence[
     a, b = merged["label_corpus"], merged["label_second"].str.lower()
     summary = pd.DataFrame({
         "statistic": ["statements double-labelled", "raw agreement", "Cohen's kappa"],
-        "value": [len(merged), round(float((a == b).mean()), 3), round(float(cohen_kappa_score(a, b, labels=list(labels))), 3)],
+        "value": [str(len(merged)), f"{(a == b).mean():.3f}", f"{cohen_kappa_score(a, b, labels=list(labels)):.3f}"],
     })
     matrix = confusion_matrix(a, b, labels=list(labels))
     confusion = pd.DataFrame(matrix, index=pd.Index(labels, name="corpus (rows) / second pass (columns)"),
@@ -42,7 +42,17 @@ def agreement_tables(gold: pd.DataFrame, second: pd.DataFrame, labels: Sequence[
     return {"agreement": summary, "agreement_confusion": confusion}
 
 
-def generated_section(corpus: Path, splits: Path | None, second_pass: Path | None) -> str:
+def adjudication_table(path: Path) -> pd.DataFrame:
+    """How each disagreement was settled: counts of first → second → final labels."""
+    adjudicated = read_table(path).drop(columns="_line")
+    adjudicated["final agrees with"] = [
+        "both" if f == a == b else "first pass" if f == a else "second pass" if f == b else "neither"
+        for a, b, f in zip(adjudicated["first_label"], adjudicated["second_label"], adjudicated["final_label"], strict=True)
+    ]
+    return adjudicated[["id", "first_label", "second_label", "final_label", "final agrees with"]]
+
+
+def generated_section(corpus: Path, splits: Path | None, agreement: Path | None) -> str:
     """The Markdown of every generated table."""
     frame = load_statements(corpus)
     tables = corpus_stats(frame)
@@ -63,17 +73,27 @@ def generated_section(corpus: Path, splits: Path | None, second_pass: Path | Non
         split = load_split(splits)
         parts += [f"### Splits (`{splits.as_posix()}`, seed {split.seed}, by episode)", "",
                   markdown(split_summary(frame, split.assign(frame), DEFAULT_LABELS)), ""]
-    if second_pass is not None:
-        for name, table in agreement_tables(frame, read_table(second_pass)).items():
-            title = "Agreement with the independent second pass" if name == "agreement" else "Confusion between the passes"
+    if agreement is not None:
+        # Agreement is measured on the labels as first written, before adjudication changed any.
+        first, second = read_table(agreement / "first_pass.jsonl"), read_table(agreement / "second_pass.jsonl")
+        for name, table in agreement_tables(first, second).items():
+            title = ("Agreement between the corpus labels as written and the independent second pass"
+                     if name == "agreement" else "Confusion between the passes (before adjudication)")
             parts += [f"### {title}", "", markdown(table), ""]
+        if (agreement / "adjudication.csv").exists():
+            parts += ["### Adjudication of the disagreements (`data/agreement/adjudication.csv` gives the reasons)", "",
+                      markdown(adjudication_table(agreement / "adjudication.csv")), ""]
     parts.append(END)
     return "\n".join(parts)
 
 
-def update_datasheet(corpus: Path, sheet: Path, splits: Path | None = None, second_pass: Path | None = None) -> None:
-    """Replace the generated section of ``sheet`` (appended if the markers are missing)."""
-    section = generated_section(Path(corpus), splits, second_pass)
+def update_datasheet(corpus: Path, sheet: Path, splits: Path | None = None, agreement: Path | None = None) -> None:
+    """Replace the generated section of ``sheet`` (appended if the markers are missing).
+
+    ``agreement`` is a folder with ``first_pass.jsonl`` (corpus labels as first written, for the
+    double-labelled sample), ``second_pass.jsonl`` and optionally ``adjudication.csv``.
+    """
+    section = generated_section(Path(corpus), splits, agreement)
     text = sheet.read_text(encoding="utf-8") if sheet.exists() else ""
     if START in text and END in text:
         before, rest = text.split(START, 1)

@@ -13,9 +13,33 @@ from rich.console import Console
 from rich.table import Table
 
 
-def markdown(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
-    """A GitHub-flavoured Markdown table (no index)."""
-    return frame.to_markdown(index=False, floatfmt=floatfmt)
+def markdown(frame: pd.DataFrame, decimals: int = 3) -> str:
+    """A GitHub-flavoured Markdown table (no index): floats to ``decimals``, numbers right-aligned.
+
+    Cells are formatted here and tabulate's own number parsing is off, so that a column of
+    mixed counts and shares shows ``24`` and ``0.44`` rather than ``24.000``.
+    """
+    shown = frame.copy()
+    align = []
+    for column in shown.columns:
+        series = shown[column]
+        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+        if pd.api.types.is_float_dtype(series):
+            shown[column] = [_cell(v, decimals) for v in series]
+        align.append("right" if numeric or _looks_numeric(series) else "left")
+    return shown.to_markdown(index=False, disable_numparse=True, colalign=align)
+
+
+def _looks_numeric(series: pd.Series) -> bool:
+    return not pd.api.types.is_numeric_dtype(series) and all(isinstance(v, str) and _is_number(v) for v in series)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -61,9 +85,9 @@ def rich_table(frame: pd.DataFrame, title: str | None = None, max_rows: int = 30
     return table
 
 
-def _cell(value) -> str:
+def _cell(value, decimals: int = 3) -> str:
     if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.3f}"
+        return "" if math.isnan(value) else f"{value:.{decimals}f}"
     return str(value)
 
 

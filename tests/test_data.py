@@ -83,9 +83,31 @@ def test_prediction_files_need_only_text(tmp_path):
 def test_corpus_stats_counts(statements):
     tables = corpus_stats(statements)
     overview = dict(zip(tables["overview"]["statistic"], tables["overview"]["value"]))
-    assert overview["statements"] == 24 and overview["episodes"] == 4
+    assert overview["statements"] == "24" and overview["episodes"] == "4" and overview["hard-case share"] == "0"
     assert tables["labels"].set_index("label")["statements"].to_dict() == {"decline": 8, "consider": 8, "comply": 8}
     episode = tables["episode"].set_index("episode")
     assert episode.loc["e1", "total"] == 6 and episode.loc["e1", "comply"] == 2
     assert tables["decade"]["decade"].tolist() == ["2010s"]
     assert length_table(statements)["statements"].sum() == 24
+
+
+def test_datasheet_tables_are_generated_between_markers_and_match_the_corpus(tmp_path, statements_file):
+    import re
+
+    from stance.datasheet import END, START, update_datasheet
+
+    agreement = tmp_path / "agreement"
+    agreement.mkdir()
+    frame = load_statements(statements_file)
+    frame[["id", "label"]].to_json(agreement / "first_pass.jsonl", orient="records", lines=True)
+    second = frame[["id", "label"]].copy()
+    second.loc[0, "label"] = "decline"  # one disagreement: comply -> decline
+    second.to_json(agreement / "second_pass.jsonl", orient="records", lines=True)
+    sheet = tmp_path / "DATASHEET.md"
+    sheet.write_text(f"# prose before\n\n{START}\nstale\n{END}\n\nprose after\n")
+    update_datasheet(statements_file, sheet, None, agreement)
+    text = sheet.read_text()
+    assert text.startswith("# prose before") and text.rstrip().endswith("prose after") and "stale" not in text
+    assert re.search(r"\| statements\s+\|\s+24 \|", text) and re.search(r"\| decline\s+\|\s+8 \|", text)
+    # 23 of 24 agree; kappa by hand: p_o = 23/24, p_e = (8*9 + 8*8 + 8*7)/24**2 = 192/576 -> (0.9583-0.3333)/(0.6667) = 0.9375
+    assert "0.958" in text and "0.938" in text

@@ -94,6 +94,7 @@ class TransformerClassifier(Classifier):
     def _encode(self, x: TextInputs, y: Sequence[str] | None = None):
         import datasets
 
+        datasets.disable_progress_bars()  # a bar per tokenisation pass is noise in a CLI report
         columns: dict[str, list] = {"text": x.texts}
         if x.requests is not None:
             columns["request"] = x.requests
@@ -114,7 +115,7 @@ class TransformerClassifier(Classifier):
 
     def fit(self, train_x, train_y, dev_x=None, dev_y=None, *, seed: int = 0) -> list[dict[str, Any]]:
         import torch
-        from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+        from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainingArguments
 
         from stance.evaluate import classification_metrics
 
@@ -172,6 +173,8 @@ class TransformerClassifier(Classifier):
             compute_loss_func=loss_func,
             callbacks=callbacks,
         )
+        # The Trainer prints every log dict when tqdm is off; the history is kept in history.csv.
+        trainer.remove_callback(PrinterCallback)
         trainer.train(resume_from_checkpoint=str(self.resume_from) if self.resume_from else None)
         self.model = trainer.model.eval()
         history = list(trainer.state.log_history)
