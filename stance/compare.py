@@ -1,0 +1,137 @@
+"""Finished runs side by side: ``stance report compare RUN...`` and ``stance report leaderboard``.
+
+Each run's ``reports/<split>/predictions.csv`` is read back and matched by statement ``id``. A
+paired test needs pairs, so runs evaluated on different statements (or with different gold
+labels) are refused. Intervals and p-values are recomputed here with one seed and one resample
+count for every row, so the rows are comparable with each other even where the runs' own
+summaries used other settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stance.errors import StanceError
+from stance.evaluate import paired_bootstrap_test
+from stance.experiment import BOOTSTRAP_SEED, comparison_row, evaluate_predictions
+from stance.report import html_page, markdown, write_atomic
+from stance.runs import Run, list_runs
+
+#: Columns of a comparison table, in order.
+COLUMNS = ("run", "name", "model", "macro_f1", "macro_f1_low", "macro_f1_high", "accuracy", "accuracy_low",
+           "accuracy_high", "n", "best_minus_this", "p_value")
+
+
+def load_predictions(run: Run, split: str) -> pd.DataFrame:
+    """A run's predictions on ``split`` (``reports/<split>/predictions.csv``), indexed by ``id``."""
+    path = run.reports_dir(split) / "predictions.csv"
+    if not path.is_file():
+        raise StanceError(f"run {run.id} has no predictions for {split!r} ({path} is missing)",
+                          hint=f"evaluate it on {split} or pick another --split")
+    return pd.read_csv(path, dtype={"id": str}).set_index("id")
+
+
+def compare_runs(runs: Sequence[Run], split: str = "test", *, bootstrap: int = 1000, confidence: float = 0.95,
+                 resamples: int = 2000, cluster_by: str | None = None) -> pd.DataFrame:
+    """One row per run, best macro-F1 first: config name, model type, macro-F1 and accuracy with
+    bootstrap intervals, n, the best run's lead over this one and the p-value of a paired
+    approximate-randomisation test of that difference (NaN on the best row).
+
+    ``cluster_by="episode"`` resamples and swaps whole episodes. Raises :class:`StanceError` when
+    the runs were evaluated on different statements, gold labels or label sets.
+    """
+    if not runs:
+        raise StanceError("nothing to compare: no runs given")
+    first = runs[0]
+    labels = first.config().data.labels
+    reference = load_predictions(first, split)
+    evaluations = []
+    for run in runs:
+        predictions = load_predictions(run, split)
+        _check_same_statements(run, predictions, first, reference, labels, split)
+        frame = predictions.loc[reference.index].reset_index().rename(columns={"gold": "label"})
+        proba = frame[[f"p_{label}" for label in labels]].to_numpy()
+        proba = proba / proba.sum(axis=1, keepdims=True)  # undo the CSV's rounding to 6 decimals
+        evaluations.append(evaluate_predictions(frame, proba, labels, name=split, bootstrap=bootstrap,
+                                                confidence=confidence, cluster_by=cluster_by))
+    best = int(np.argmax([e.metrics["macro_f1"] for e in evaluations]))
+    groups = reference[cluster_by].tolist() if cluster_by else None
+    rows = []
+    for i, (run, evaluation) in enumerate(zip(runs, evaluations, strict=True)):
+        test = None if i == best else paired_bootstrap_test(
+            evaluations[best].gold, evaluations[best].predicted, evaluation.predicted, labels=labels,
+            n_resamples=resamples, seed=BOOTSTRAP_SEED, groups=groups)
+        config = run.config()
+        row = comparison_row(config.model.type, evaluation, test, difference="best_minus_this")
+        rows.append({**row, "run": run.id, "name": config.name, "n": evaluation.metrics["n"]})
+    table = pd.DataFrame(rows).reindex(columns=list(COLUMNS))
+    table.loc[best, "best_minus_this"] = 0.0
+    return table.sort_values("macro_f1", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _check_same_statements(run: Run, predictions: pd.DataFrame, first: Run, reference: pd.DataFrame,
+                           labels: list[str], split: str) -> None:
+    where = f"{run.id} and {first.id} on {split!r}"
+    if run.config().data.labels != labels:
+        raise StanceError(f"{where}: different label sets", hint="compare runs of the same label scheme")
+    ours, theirs = set(predictions.index), set(reference.index)
+    if ours != theirs:
+        raise StanceError(
+            f"{where}: evaluated on different statement sets ({len(ours - theirs)} only in the first, "
+            f"{len(theirs - ours)} only in the second)",
+            hint="compare runs evaluated on the same split of the same data",
+        )
+    differing = int((predictions.loc[reference.index, "gold"] != reference["gold"]).sum())
+    if differing:
+        raise StanceError(f"{where}: {differing} statement(s) have different gold labels",
+                          hint="the data changed between the runs; rerun them on one version")
+
+
+def latest_runs(parent: str | Path = "experiments", split: str = "test") -> list[Run]:
+    """Per config name, the latest complete run under ``parent`` with predictions on ``split``."""
+    runs = list_runs(parent)
+    if runs.empty:
+        raise StanceError(f"no runs under {parent}", hint="run `stance run CONFIG` first")
+    evaluated = np.array([(Path(parent) / r / "reports" / split / "predictions.csv").is_file() for r in runs["run"]])
+    runs = runs[(runs["status"] == "complete").to_numpy() & evaluated]
+    if runs.empty:
+        raise StanceError(f"no complete run under {parent} has predictions on {split!r}")
+    latest = runs.sort_values(["started", "run"]).groupby("name", sort=True).tail(1)
+    return [Run(Path(parent) / run_id) for run_id in sorted(latest["run"])]
+
+
+def leaderboard(parent: str | Path = "experiments", split: str = "test", **options) -> pd.DataFrame:
+    """:func:`compare_runs` over :func:`latest_runs`: one row per config name."""
+    return compare_runs(latest_runs(parent, split), split, **options)
+
+
+def compact(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """A comparison table for reading: each interval folded into its metric's cell as text."""
+    def with_interval(metric: str) -> list[str]:
+        if f"{metric}_low" not in table or table[f"{metric}_low"].isna().all():
+            return [f"{v:.3f}" for v in table[metric]]
+        columns = table[[metric, f"{metric}_low", f"{metric}_high"]].to_numpy()
+        return [f"{v:.3f} [{lo:.3f}, {hi:.3f}]" for v, lo, hi in columns]
+
+    ci = f"{confidence:.0%} CI"
+    return pd.DataFrame({
+        "run": table["run"], "name": table["name"], "model": table["model"],
+        f"macro-F1 [{ci}]": with_interval("macro_f1"), f"accuracy [{ci}]": with_interval("accuracy"),
+        "n": table["n"], "best − this": [f"{v:.3f}" for v in table["best_minus_this"]],
+        "p": ["" if np.isnan(v) else f"{v:.3g}" for v in table["p_value"]],
+    })
+
+
+def write_comparison(table: pd.DataFrame, folder: Path, name: str, title: str) -> list[Path]:
+    """``<name>.csv`` (every number in its own column), and ``<name>.md`` and a self-contained
+    ``<name>.html`` in the :func:`compact` form, in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{name}.csv", folder / f"{name}.md", folder / f"{name}.html"]
+    write_atomic(paths[0], table.to_csv(index=False))
+    write_atomic(paths[1], f"{markdown(compact(table))}\n")
+    write_atomic(paths[2], html_page(title, {name: compact(table)}, max_rows=len(table)))
+    return paths
