@@ -37,12 +37,22 @@ _API = {
     "register_model": "stance.models",
     "train": "stance.experiment",
     "run_experiment": "stance.experiment",
+    "resume_run": "stance.experiment",
     "evaluate_run": "stance.experiment",
     "Evaluation": "stance.experiment",
+    "cross_validate": "stance.experiment",
+    "compare_runs": "stance.compare",
+    "leaderboard": "stance.compare",
     "predict_texts": "stance.predict",
     "predict_file": "stance.predict",
+    "analyze_articles": "stance.articles",
+    "evaluate_articles": "stance.articles",
     "open_run": "stance.runs",
     "list_runs": "stance.runs",
+    "run_annotation": "stance.annotate",
+    "read_annotations": "stance.agreement",
+    "agreement_report": "stance.agreement",
+    "adjudicate_files": "stance.agreement",
 }
 
 __all__ = ["__version__", *_API]

@@ -109,6 +109,34 @@ class EvaluationConfig(_Section):
     significance_resamples: int = Field(
         2000, ge=100, description="Resamples of the paired approximate-randomisation test against each baseline."
     )
+    cross_validation: int | None = Field(
+        None, ge=2,
+        description="Evaluate by k-fold cross-validation by episode (GroupKFold over the whole data file) "
+        "instead of the fixed split: per-fold metrics, mean ± std and pooled out-of-fold predictions; for small "
+        "data. null: the fixed split.",
+    )
+
+
+class PredictConfig(_Section):
+    """How `stance predict` runs the trained model (evaluation during a run always uses fp32)."""
+
+    precision: Literal["fp32", "bf16", "fp16", "int8"] = Field(
+        "fp32",
+        description="fp32: exact. bf16: autocast, on CPUs with AMX or AVX-512 BF16 and on GPUs. fp16: autocast, GPUs "
+        "only. int8: dynamic int8 quantisation of the encoder's linear layers, CPUs only. Where the hardware does "
+        "not run a precision well, prediction warns and uses fp32.",
+    )
+    batch_size: int | None = Field(None, ge=1, description="Statements per forward pass; null: train.eval_batch_size.")
+    max_tokens: int | None = Field(
+        None, ge=1, description="Also cap a batch's padded tokens (statements × longest); null: no cap."
+    )
+    chunk_size: int = Field(
+        10_000, ge=1, description="Rows read, predicted and written at a time from a file; memory grows with it, "
+        "not with the file.",
+    )
+    threads: int | None = Field(None, ge=1, description="torch CPU threads for prediction; null: torch's default.")
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$",
+                        description="auto: the GPU when torch sees one, else the CPU; or cpu, cuda, cuda:N.")
 
 
 class OutputConfig(_Section):
@@ -128,6 +156,7 @@ class ExperimentConfig(_Section):
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     evaluate: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    predict: PredictConfig = Field(default_factory=PredictConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     seeds: list[int] | None = Field(None, description="Run once per seed (overrides train.seed) and aggregate.")
     sweep: dict[str, list[Any]] | None = Field(
@@ -199,8 +228,13 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not UTF-8 text", hint="save the config as UTF-8") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}:{where} is not valid YAML ({getattr(err, 'problem', err)})") from None
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        # A !!python/... tag is refused by the safe loader: say so rather than blame the syntax.
+        hint = ("stance reads plain YAML only; tags such as !!python/... are never run"
+                if isinstance(err, yaml.constructor.ConstructorError) else "fix the line; a value with ':' or '#' needs quotes")
+        raise ConfigError(f"{where}: not valid YAML ({getattr(err, 'problem', None) or err})", hint=hint) from None
+    except (ValueError, RecursionError) as err:  # e.g. a date like 2015-13-01, or nesting too deep
+        raise ConfigError(f"{path}: not valid YAML ({err})", hint="quote values that are not meant as dates") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -242,7 +276,7 @@ def _parse_override(text: str) -> tuple[str, Any]:
         raise ConfigError(f"override {text!r} is not KEY=VALUE", hint="e.g. --set train.learning_rate=3e-5")
     try:
         parsed = yaml.safe_load(value) if value.strip() else ""
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, RecursionError):  # not YAML (or an impossible date): the plain string
         parsed = value
     return key.strip(), parsed
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +25,8 @@ PROVENANCE_FIELDS: tuple[str, ...] = ("source_type", "request_kind", "hard_case"
 #: What prediction needs: only the text (and the request in request_text mode).
 PREDICT_FIELDS: tuple[str, ...] = ("text",)
 SUPPORTED_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
+#: Cell values (lower-cased, stripped) that spreadsheets and pandas write for a missing value.
+MISSING_MARKERS = ("", "nan", "none", "null", "na", "n/a", "#n/a", "<na>", "nat")
 SOURCE_TYPES = (
     "direct quote",
     "reported speech",
@@ -56,41 +58,197 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"{path} does not exist", hint="check the path")
     try:
+        if fmt != "parquet":
+            _check_utf8(path)
         if fmt == "csv":
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-            frame["_line"] = range(2, len(frame) + 2)  # line 1 is the header
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            frame["_line"] = _csv_record_lines(path, len(frame))
         elif fmt == "jsonl":
             frame = _read_jsonl(path)
         else:
             frame = pd.read_parquet(path)
             frame["_line"] = range(1, len(frame) + 1)
-    except UnicodeDecodeError as err:
-        raise DataError(
-            f"{path}: not UTF-8 text (byte {err.start})",
-            hint="re-save it as UTF-8, e.g. from a spreadsheet choose 'CSV UTF-8'",
-        ) from None
     except DataError:
         raise
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as err:
-        raise DataError(f"{path}: cannot be read as {fmt} ({str(err).splitlines()[0]})") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty", hint="a CSV needs a header line and one row per statement") from None
+    except (pd.errors.ParserError, ValueError, OSError, RecursionError, MemoryError) as err:
+        # pyarrow's errors for a file that is not Parquet are ValueErrors (ArrowInvalid) or OSErrors.
+        first_line = (str(err).splitlines() or [type(err).__name__])[0]
+        raise DataError(f"{path}: cannot be read as {fmt} ({first_line})") from None
     return frame
 
 
+def _csv_record_lines(path: Path, n_records: int) -> list[int]:
+    """The file line each CSV record starts on: a quoted cell may span lines, blank lines are skipped.
+
+    Falls back to "header on line 1, one record per line" if the csv module and pandas disagree
+    on the number of records.
+    """
+    import csv
+
+    starts = []
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        before = 0
+        for row in reader:
+            if row:  # a blank line is no record (pandas skips it too)
+                starts.append(before + 1)
+            before = reader.line_num
+    starts = starts[1:]  # the header
+    return starts if len(starts) == n_records else list(range(2, n_records + 2))
+
+
+def _check_utf8(path: Path) -> None:
+    """Raise a DataError naming the line and column of the first byte that is not UTF-8."""
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        column = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
+        raise DataError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{raw[err.start]:02x} at column {column})",
+            hint="re-save it as UTF-8, e.g. from a spreadsheet choose 'CSV UTF-8'",
+        ) from None
+
+
 def _read_jsonl(path: Path) -> pd.DataFrame:
-    rows = []
-    with path.open(encoding="utf-8") as handle:
+    return pd.DataFrame(list(_jsonl_rows(path)))
+
+
+def _jsonl_rows(path: Path) -> Iterator[dict]:
+    """The records of a JSONL file one at a time, each with its ``_line``."""
+    # utf-8-sig: a byte-order mark, as some editors write, is not part of the first record.
+    with path.open(encoding="utf-8-sig") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = json.loads(line.rstrip("\r\n"))
             except json.JSONDecodeError as err:
-                raise DataError(f"{path}:{number}: not valid JSON ({err.msg})") from None
+                where = f"{err.msg[0].lower()}{err.msg[1:]}{'' if err.msg.endswith(' at') else ' at'} column {err.colno}"
+                raise DataError(f"{path}:{number}: not valid JSON ({where})", hint="one JSON object per line") from None
+            except (ValueError, RecursionError) as err:  # e.g. a number too long to convert, or nesting too deep
+                raise DataError(f"{path}:{number}: not valid JSON ({type(err).__name__})",
+                                hint="one JSON object per line") from None
             if not isinstance(row, dict):
                 raise DataError(f"{path}:{number}: each line must be a JSON object")
             row["_line"] = number
-            rows.append(row)
-    return pd.DataFrame(rows)
+            yield row
+
+
+def read_table_chunks(path: str | Path, chunk_size: int = 10_000, *, start: int = 0,
+                      stop: int | None = None) -> Iterator[pd.DataFrame]:
+    """Rows ``[start, stop)`` of a CSV, JSONL or Parquet file, ``chunk_size`` rows at a time.
+
+    Each chunk is what :func:`read_table` gives for those rows (CSV cells as strings, ``_line``
+    with file line numbers), but only one chunk is in memory at a time, whatever the file's size:
+    pandas reads CSV in chunks, JSONL is read line by line, Parquet as pyarrow record batches.
+    Rows before ``start`` are read and skipped (how a process finds its shard of a file).
+    """
+    path = Path(path)
+    fmt = file_format(path)
+    if not path.is_file():
+        raise DataError(f"{path} does not exist", hint="check the path")
+    readers = {"csv": _csv_chunks, "jsonl": _jsonl_chunks, "parquet": _parquet_chunks}
+    row = 0
+    try:
+        for chunk in readers[fmt](path, chunk_size):
+            first, row = row, row + len(chunk)
+            lo, hi = max(start - first, 0), len(chunk) if stop is None else min(stop - first, len(chunk))
+            if lo < hi:
+                yield chunk.iloc[lo:hi].reset_index(drop=True)
+            if stop is not None and row >= stop:
+                return
+    except DataError:
+        raise
+    except UnicodeDecodeError:
+        _check_utf8_lines(path)
+        raise DataError(f"{path}: not UTF-8 text", hint="re-save it as UTF-8") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty", hint="a CSV needs a header line and one row per statement") from None
+    except (pd.errors.ParserError, ValueError, OSError, RecursionError, MemoryError) as err:
+        first_line = (str(err).splitlines() or [type(err).__name__])[0]
+        raise DataError(f"{path}: cannot be read as {fmt} ({first_line})") from None
+
+
+def count_rows(path: str | Path) -> int:
+    """How many records a CSV, JSONL or Parquet file holds, read in chunks (Parquet: its footer)."""
+    path = Path(path)
+    if file_format(path) == "parquet" and path.is_file():
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.ParquetFile(path).metadata.num_rows
+        except (ValueError, OSError) as err:
+            first_line = (str(err).splitlines() or [type(err).__name__])[0]
+            raise DataError(f"{path}: cannot be read as parquet ({first_line})") from None
+    return sum(len(chunk) for chunk in read_table_chunks(path, 50_000))
+
+
+def _csv_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
+    import csv
+
+    # A second, csv-module pass in step with pandas gives each record's first file line (a quoted
+    # cell may span lines), as _csv_record_lines does for a whole file.
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        starts = _csv_starts(reader)
+        next(starts, None)  # the header
+        for chunk in pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", chunksize=chunk_size):
+            lines = [next(starts, None) for _ in range(len(chunk))]
+            fallback = chunk.index + 2
+            chunk["_line"] = [line if line is not None else int(f) for line, f in zip(lines, fallback, strict=True)]
+            yield chunk
+
+
+def _csv_starts(reader) -> Iterator[int]:
+    import csv
+
+    before = 0
+    try:
+        for row in reader:
+            if row:
+                yield before + 1
+            before = reader.line_num
+    except csv.Error:  # e.g. a cell over the csv module's size limit: pandas still reads it; lines fall back
+        return
+
+
+def _jsonl_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
+    rows = []
+    for row in _jsonl_rows(path):
+        rows.append(row)
+        if len(rows) == chunk_size:
+            yield pd.DataFrame(rows)
+            rows = []
+    if rows:
+        yield pd.DataFrame(rows)
+
+
+def _parquet_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
+    import pyarrow.parquet as pq
+
+    row = 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_size):
+        chunk = batch.to_pandas()
+        chunk["_line"] = range(row + 1, row + len(chunk) + 1)
+        row += len(chunk)
+        yield chunk
+
+
+def _check_utf8_lines(path: Path) -> None:
+    """:func:`_check_utf8` for files too large to hold: line by line, memory for one line."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise DataError(
+                    f"{path}:{number}: not UTF-8 text (byte 0x{raw[err.start]:02x} at column {err.start + 1})",
+                    hint="re-save it as UTF-8, e.g. from a spreadsheet choose 'CSV UTF-8'",
+                ) from None
 
 
 def validate_statements(
@@ -107,10 +265,10 @@ def validate_statements(
     listing up to five offending lines.
     """
     if frame.empty:
-        raise DataError(f"{source}: no statements", hint="the file has a header but no rows")
+        raise DataError(f"{source}: no statements", hint="the file holds no records: add statements or pick another file")
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        found = [c for c in frame.columns if c != "_line"]
+        found = [_shown(c) for c in frame.columns if c != "_line"]
         raise DataError(
             f"{source}: missing column(s) {', '.join(missing)}; found {', '.join(found) or 'none'}",
             hint="see data/CODEBOOK.md for the record fields",
@@ -120,18 +278,21 @@ def validate_statements(
         frame["_line"] = range(1, len(frame) + 1)
     for column in required:
         values = frame[column]
-        blank = values.isna() | values.astype(str).str.strip().isin(["", "nan", "None"])
+        blank = values.isna() | values.astype(str).str.strip().str.lower().isin(MISSING_MARKERS)
         if blank.any():
             raise DataError(
                 f"{source}: empty {column!r} on line(s) {_lines(frame, blank)}",
-                hint=f"every record needs a {column}",
+                hint=f"fill in {column!r} on every line; blank, NaN and null cells count as empty",
             )
         frame[column] = values.astype(str).str.strip()
     if "id" in frame.columns:
-        dup = frame["id"].duplicated(keep=False)
+        # Where ids are optional (files for prediction), records without one are not duplicates.
+        ids = frame["id"].astype(str)
+        dup = ids.duplicated(keep=False) & frame["id"].notna() & ~ids.str.strip().str.lower().isin(MISSING_MARKERS)
         if dup.any():
-            ids = sorted(frame.loc[dup, "id"].unique())[:5]
-            raise DataError(f"{source}: duplicate id(s) {', '.join(ids)} on line(s) {_lines(frame, dup)}")
+            shown = [_shown(i) for i in sorted(ids[dup].unique())[:5]]
+            raise DataError(f"{source}: duplicate id(s) {', '.join(shown)} on line(s) {_lines(frame, dup)}",
+                            hint="give every record its own id")
     if labels is not None and "label" in frame.columns:
         frame["label"] = frame["label"].str.lower()
         unknown = ~frame["label"].isin(labels)
@@ -155,6 +316,12 @@ def load_statements(path: str | Path, labels: Sequence[str] | None = DEFAULT_LAB
     required = REQUIRED_FIELDS if labels is not None else PREDICT_FIELDS
     frame = validate_statements(read_table(path), path, labels=labels, required=required)
     return frame.drop(columns="_line").reset_index(drop=True)
+
+
+def _shown(value: object) -> str:
+    """A column name or id as the one-line message shows it: quoted if it would break the line."""
+    text = str(value)
+    return text if text.isprintable() else repr(text)
 
 
 def _lines(frame: pd.DataFrame, mask: pd.Series) -> str:

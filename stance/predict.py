@@ -1,23 +1,86 @@
-"""Prediction with a trained run: texts or whole files in, labels and probabilities out."""
+"""Prediction with a trained run: texts or whole files in, labels and probabilities out.
+
+How the model runs comes from the run config's ``predict`` section (precision, batch size, token
+budget, threads, device; see :class:`stance.config.PredictConfig`), and any of it can be
+overridden per call (``stance predict --precision int8``). Files are streamed by
+:func:`stream_predictions`: ``chunk_size`` rows are read, predicted and appended to a temporary
+file at a time, and the file is renamed into place at the end, so memory stays flat however long
+the input. Started by ``torchrun --nproc_per_node N``, each process predicts its contiguous shard
+of the rows and rank 0 merges the parts in input order (:mod:`stance.distributed`).
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import time
+import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from stance.data import file_format, load_statements
+from stance import distributed
+from stance.data import PREDICT_FIELDS, count_rows, file_format, load_statements, read_table_chunks, validate_statements
 from stance.errors import DataError, StanceError
 from stance.models import Classifier, TextInputs, load_classifier
 from stance.runs import open_run
 
+#: Keyword arguments that override the run's ``predict`` config section.
+SETTINGS = ("precision", "batch_size", "max_tokens", "threads", "device")
 
-def load_predictor(run_path: str | Path) -> tuple[Classifier, str]:
-    """The run's classifier and the input mode it was trained with."""
+
+@dataclass
+class PredictionSummary:
+    """What :func:`stream_predictions` did."""
+
+    rows: int
+    output: Path
+    seconds: float
+    precision: str
+    device: str
+    processes: int = 1
+
+    @property
+    def rate(self) -> float:
+        """Statements per second, model loading and file reading and writing included."""
+        return self.rows / self.seconds if self.seconds > 0 else float("nan")
+
+
+def load_predictor(run_path: str | Path, **settings: Any) -> tuple[Classifier, str]:
+    """The run's classifier, ready to predict, and the input mode it was trained with.
+
+    ``settings`` (precision, batch_size, max_tokens, threads, device) override the run config's
+    ``predict`` section; ``None`` keeps the config's value. A precision the hardware does not run
+    well falls back to fp32 with a :class:`~stance.models.transformer.PrecisionWarning`.
+    """
+    unknown = set(settings) - set(SETTINGS)
+    if unknown:
+        raise TypeError(f"unknown prediction setting(s): {', '.join(sorted(unknown))}")
     run = open_run(run_path)
-    return load_classifier(run.model_dir), run.config().input.mode
+    config = run.config()
+    chosen = {**config.predict.model_dump(include=set(SETTINGS)),
+              **{k: v for k, v in settings.items() if v is not None}}
+    if chosen["threads"]:
+        import torch
+
+        torch.set_num_threads(chosen["threads"])
+    if chosen["device"] == "auto" and distributed.is_distributed():
+        chosen["device"] = str(distributed.device())
+    classifier = load_classifier(run.model_dir)
+    prepare = getattr(classifier, "prepare_inference", None)
+    if prepare is not None:
+        prepare(chosen["precision"], device=chosen["device"], batch_size=chosen["batch_size"],
+                max_tokens=chosen["max_tokens"])
+    elif chosen["precision"] != "fp32":
+        from stance.models.transformer import PrecisionWarning
+
+        warnings.warn(f"precision applies to transformer models; this {classifier.kind} model ignores it",
+                      PrecisionWarning, stacklevel=2)
+    return classifier, config.input.mode
 
 
 def predict_frame(classifier: Classifier, frame: pd.DataFrame, mode: str = "text") -> pd.DataFrame:
@@ -35,9 +98,10 @@ def predict_frame(classifier: Classifier, frame: pd.DataFrame, mode: str = "text
     return out
 
 
-def predict_texts(run_path: str | Path, texts: Sequence[str], requests: Sequence[str] | None = None) -> pd.DataFrame:
-    """Predict a few statements given as strings."""
-    classifier, mode = load_predictor(run_path)
+def predict_texts(run_path: str | Path, texts: Sequence[str], requests: Sequence[str] | None = None,
+                  **settings: Any) -> pd.DataFrame:
+    """Predict a few statements given as strings (``settings`` as for :func:`load_predictor`)."""
+    classifier, mode = load_predictor(run_path, **settings)
     frame = pd.DataFrame({"text": list(texts)})
     if requests is not None:
         frame["request"] = list(requests)
@@ -47,11 +111,15 @@ def predict_texts(run_path: str | Path, texts: Sequence[str], requests: Sequence
 
 
 def predict_file(run_path: str | Path, input_path: str | Path, output_path: str | Path | None = None,
-                 *, force: bool = False) -> pd.DataFrame:
-    """Predict every row of a CSV/JSONL/Parquet file; write the result if ``output_path`` is given."""
+                 *, force: bool = False, **settings: Any) -> pd.DataFrame:
+    """Predict every row of a CSV/JSONL/Parquet file; write the result if ``output_path`` is given.
+
+    The whole file and its predictions are held in memory; :func:`stream_predictions` writes the
+    same output in chunks, for files of any size.
+    """
     if output_path is not None:
         check_output(output_path, force)
-    classifier, mode = load_predictor(run_path)
+    classifier, mode = load_predictor(run_path, **settings)
     frame = load_statements(input_path, labels=None)
     result = predict_frame(classifier, frame, mode)
     if output_path is not None:
@@ -79,3 +147,208 @@ def write_frame(frame: pd.DataFrame, path: str | Path) -> None:
     else:
         frame.to_parquet(tmp, index=False)
     os.replace(tmp, path)
+
+
+# ----------------------------------------------------------------------------------------------
+# Streaming, and sharding across processes
+
+
+def stream_predictions(run_path: str | Path, input_path: str | Path, output_path: str | Path, *,
+                       force: bool = False, chunk_size: int | None = None, **settings: Any) -> PredictionSummary:
+    """Predict every row of a CSV/JSONL/Parquet file into ``output_path``, ``chunk_size`` rows at a time.
+
+    The output is what :func:`predict_file` writes (every input column kept, then ``prediction``
+    and the ``p_<label>`` columns), built in a temporary file beside it and renamed into place at
+    the end, so an interrupted run leaves no half-written output. ``chunk_size`` (default: the
+    run's ``predict.chunk_size``) bounds memory. Ids must be unique across the whole file, as for
+    :func:`predict_file`; a duplicate in another chunk is reported once every row is read.
+
+    Under ``torchrun`` or ``accelerate launch`` every process calls this with the same arguments:
+    each predicts its contiguous shard of the rows (:func:`stance.distributed.shard_bounds`) into a
+    part file, and rank 0 joins the parts in rank order, so the output's rows are in input order.
+    Every process returns the same summary, or raises the same error.
+    """
+    started = time.perf_counter()
+    input_path, output_path = Path(input_path), Path(output_path)
+    check_output(output_path, force)
+    ranks, rank = distributed.world_size(), distributed.rank()
+    if ranks > 1:
+        distributed.init()
+    tmp = output_path.with_name(output_path.name + ".tmp")
+    part = output_path.with_name(f"{output_path.name}.part{rank}.tmp") if ranks > 1 else tmp
+    outcome: dict[str, Any] = {}
+    try:
+        classifier, mode = load_predictor(run_path, **settings)
+        size = chunk_size or open_run(run_path).config().predict.chunk_size
+        start, stop = distributed.shard_bounds(count_rows(input_path)) if ranks > 1 else (0, None)
+        seen = _SeenIds()
+        with _ChunkWriter(part, file_format(output_path), header=rank == 0) as writer:
+            for chunk in read_table_chunks(input_path, size, start=start, stop=stop):
+                chunk = validate_statements(chunk, input_path, labels=None, required=PREDICT_FIELDS)
+                seen.add(chunk)
+                writer.write(predict_frame(classifier, chunk.drop(columns="_line").reset_index(drop=True), mode))
+        outcome = {"rows": writer.rows, "ids": seen.arrays(), "precision": getattr(classifier, "precision", "fp32"),
+                   "device": _device_name(classifier)}
+    except StanceError as err:
+        outcome = {"error": err}
+    except BaseException:
+        _remove(part)
+        raise
+    results = distributed.all_gather(outcome)  # also waits until every shard is written
+    final: dict[str, Any] = {}
+    if rank == 0:
+        final = _finish(results, input_path, output_path, tmp, ranks)
+    final = distributed.broadcast(final)
+    if "error" in final:
+        _remove(part)
+        raise final["error"]
+    return PredictionSummary(final["rows"], output_path, time.perf_counter() - started, final["precision"],
+                             final["device"], ranks)
+
+
+def _finish(results: list[dict[str, Any]], input_path: Path, output_path: Path, tmp: Path, ranks: int) -> dict:
+    """Rank 0: check ids across shards, join the parts, rename; the outcome every rank reports."""
+    parts = [output_path.with_name(f"{output_path.name}.part{r}.tmp") for r in range(ranks)] if ranks > 1 else [tmp]
+    try:
+        errors = [r["error"] for r in results if "error" in r]
+        if errors:
+            raise errors[0]
+        rows = sum(r["rows"] for r in results)
+        if rows == 0:
+            raise DataError(f"{input_path}: no statements", hint="the file has a header but no rows")
+        _check_unique_ids(input_path, [r["ids"] for r in results])
+        if ranks > 1:
+            _join_parts(parts, tmp, file_format(output_path))
+        os.replace(tmp, output_path)
+    except StanceError as err:
+        return {"error": err}
+    finally:
+        for path in {*parts, tmp}:
+            _remove(path)
+    return {"rows": rows, "precision": results[0]["precision"], "device": results[0]["device"]}
+
+
+class _ChunkWriter:
+    """Appends frames to one CSV, JSONL or Parquet file as :func:`write_frame` would write them at once."""
+
+    def __init__(self, path: Path, fmt: str, header: bool = True) -> None:
+        self.path = path
+        self.format = fmt
+        self.header = header
+        self.rows = 0
+        self._handle: Any = None
+        self._parquet: Any = None
+        self._schema: Any = None
+
+    def __enter__(self) -> _ChunkWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.format != "parquet":
+            self._handle = self.path.open("w", encoding="utf-8", newline="")
+        return self
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.format == "csv":
+            frame.to_csv(self._handle, index=False, header=self.header and self.rows == 0)
+        elif self.format == "jsonl":
+            self._handle.write(frame.to_json(orient="records", lines=True, force_ascii=False))
+        else:
+            self._write_parquet(frame)
+        self.rows += len(frame)
+
+    def _write_parquet(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._parquet is None:
+            # A column that is empty in the first chunk has no type yet: give it string, which later chunks fill.
+            fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+            self._schema = pa.schema(fields, metadata=table.schema.metadata)
+            self._parquet = pq.ParquetWriter(self.path, self._schema)
+        try:
+            table = table.select(self._schema.names).cast(self._schema)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError) as err:
+            raise DataError(f"{self.path.name}: a column changes type between chunks ({str(err).splitlines()[0]})",
+                            hint="give every column one type, or write CSV or JSONL") from None
+        self._parquet.write_table(table)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._handle is not None:
+            self._handle.close()
+        if self._parquet is not None:
+            self._parquet.close()
+        elif self.format == "parquet" and not self.path.exists():
+            self.path.touch()  # an empty shard: an empty part, so that joining finds every part
+
+
+def _join_parts(parts: list[Path], target: Path, fmt: str) -> None:
+    """Concatenate the part files in order into ``target`` (CSV parts after the first have no header)."""
+    if fmt != "parquet":
+        with target.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as handle:
+                    shutil.copyfileobj(handle, out, 1 << 20)
+        return
+    import pyarrow.parquet as pq
+
+    writer = None
+    try:
+        for part in parts:
+            if part.stat().st_size == 0:
+                continue
+            source = pq.ParquetFile(part)
+            if writer is None:
+                writer = pq.ParquetWriter(target, source.schema_arrow)
+            for batch in source.iter_batches():
+                writer.write_batch(batch.cast(writer.schema) if batch.schema != writer.schema else batch)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+class _SeenIds:
+    """64-bit hashes of the ids seen so far, with their lines: 16 bytes per row, to find duplicates
+    across chunks (each chunk's own are found by :func:`validate_statements`, with the ids)."""
+
+    def __init__(self) -> None:
+        self._hashes: list[np.ndarray] = []
+        self._lines: list[np.ndarray] = []
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        if "id" in chunk.columns:
+            self._hashes.append(pd.util.hash_pandas_object(chunk["id"].astype(str), index=False).to_numpy())
+            self._lines.append(chunk["_line"].to_numpy(dtype=np.int64))
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self._hashes:
+            return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+        return np.concatenate(self._hashes), np.concatenate(self._lines)
+
+
+def _check_unique_ids(path: Path, shards: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    hashes = np.concatenate([h for h, _ in shards])
+    lines = np.concatenate([lines for _, lines in shards])
+    if len(hashes) == 0:
+        return
+    values, inverse, counts = np.unique(hashes, return_inverse=True, return_counts=True)
+    repeated = counts[inverse] > 1
+    if repeated.any():
+        shown = sorted(lines[repeated].tolist())
+        more = f" and {len(shown) - 5} more" if len(shown) > 5 else ""
+        raise DataError(f"{path}: duplicate id(s) on line(s) {', '.join(map(str, shown[:5]))}{more}",
+                        hint="give every row its own id")
+
+
+def _device_name(classifier: Classifier) -> str:
+    model = getattr(classifier, "model", None)
+    try:
+        return str(next(model.parameters()).device)
+    except (AttributeError, StopIteration, TypeError):
+        return "cpu"
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass

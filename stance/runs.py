@@ -5,9 +5,10 @@ Layout of one run (``experiments/<id>/``; see ``experiments/README.md``)::
     config.yaml      the fully resolved config the run used
     manifest.json    status, command, versions, git commit, platform, data and split hashes, times
     model/           the fitted classifier (safetensors / JSON / npz; never pickle)
-    history.csv      training log (loss, dev metrics per epoch)
+    history.csv      training log (loss, dev metrics per epoch); history.png plots it
     metrics.json     headline metrics per evaluated split
-    reports/<split>/ tables as CSV and Markdown (summary, per class, confusion, predictions, ...)
+    reports/<split>/ tables as CSV and Markdown (summary, per class, confusion, predictions, ...),
+                     confusion.png, reliability.png and report.html (one self-contained page)
 
 A run is written under ``<id>.incomplete/`` and renamed to ``<id>/`` only when it finishes, so an
 interrupted run is never mistaken for a finished one. Ids are unique (time + random suffix); a
@@ -131,6 +132,20 @@ def new_run(config: ExperimentConfig, *, command: str | None = None, parent: Pat
     return run
 
 
+def new_shared_run(config: ExperimentConfig, *, command: str | None = None) -> Run:
+    """:func:`new_run` for every process of a torchrun or accelerate job: rank 0 creates the
+    folder, and every rank gets its path, so all agree on the run id. One process: ``new_run``."""
+    from stance import distributed
+
+    if not distributed.is_distributed():
+        return new_run(config, command=command)
+    path = str(new_run(config, command=command).path) if distributed.is_main_process() else None
+    run = Run(Path(distributed.broadcast(path)))
+    if distributed.is_main_process():
+        run.update_manifest(distributed=distributed.describe())
+    return run
+
+
 def finish_run(run: Run) -> Run:
     """Mark ``run`` complete and move it to its final name."""
     started = datetime.fromisoformat(run.manifest()["started"])
@@ -143,9 +158,21 @@ def finish_run(run: Run) -> Run:
     return Run(final)
 
 
-def fail_run(run: Run, reason: str) -> None:
-    """Record why a run stopped; its folder keeps the ``.incomplete`` suffix."""
-    run.update_manifest(status="failed", finished=_now(), error=reason)
+def fail_run(run: Run, reason: str, status: str = "failed") -> None:
+    """Record why a run stopped (``status``: failed or interrupted); its folder keeps the
+    ``.incomplete`` suffix."""
+    run.update_manifest(status=status, finished=_now(), error=reason)
+
+
+def reopen_run(run: Run, command: str | None = None) -> None:
+    """Mark an incomplete run as running again, recording when, how and after what it was resumed."""
+    manifest = run.manifest()
+    previous = {"at": _now(), "command": command or " ".join(sys.argv), "after": manifest.get("status", "unknown")}
+    if "error" in manifest:
+        previous["error"] = manifest.pop("error")
+    manifest.pop("finished", None)
+    manifest.update(status="running", resumed=[*manifest.get("resumed", []), previous])
+    write_json(run.manifest_path, manifest)
 
 
 def open_run(path: str | Path, *, require_complete: bool = True) -> Run:
@@ -155,7 +182,8 @@ def open_run(path: str | Path, *, require_complete: bool = True) -> Run:
         raise RunError(f"run directory {path} does not exist", hint="`stance runs list` shows the runs")
     run = Run(path)
     if not run.config_path.is_file() or not run.manifest_path.is_file():
-        raise RunError(f"{path} is not a stance run: config.yaml or manifest.json is missing")
+        raise RunError(f"{path} is not a stance run: config.yaml or manifest.json is missing",
+                       hint="pass a run directory made by `stance train` or `stance run`")
     if require_complete and not run.complete:
         raise RunError(
             f"{path} is an incomplete run (status: {run.manifest().get('status', 'unknown')})",

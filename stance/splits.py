@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,17 @@ def make_split(frame: pd.DataFrame, *, seed: int = 13, dev_fraction: float = 0.1
     return Split(dict(sorted(assignment.items())), seed, dev_fraction, test_fraction)
 
 
+def hold_out_episodes(frame: pd.DataFrame, fraction: float, seed: int) -> np.ndarray:
+    """Positions in ``frame`` of whole episodes holding about ``fraction`` of its statements,
+    stratified by label as :func:`make_split` takes dev; empty when there are under two episodes."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    episodes = frame["episode"].to_numpy()
+    if len(set(episodes)) < 2:
+        return np.array([], dtype=int)
+    return _one_fold(episodes, frame["label"].to_numpy(), np.arange(len(frame)), fraction, seed, StratifiedGroupKFold)
+
+
 def _one_fold(groups, labels, index, fraction, seed, splitter_cls) -> np.ndarray:
     n_splits = max(2, round(1 / fraction))
     n_groups = len(set(groups[index]))
@@ -96,8 +108,12 @@ def _one_fold(groups, labels, index, fraction, seed, splitter_cls) -> np.ndarray
 
 
 def save_split(split: Split, path: str | Path) -> None:
-    """Write the split file (JSON, episodes listed per split)."""
-    Path(path).write_text(json.dumps(split.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    """Write the split file (JSON, episodes listed per split) through a temporary file and a rename,
+    so that a crash never leaves half a split file for every later run to read."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(split.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def load_split(path: str | Path) -> Split:

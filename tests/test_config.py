@@ -78,3 +78,12 @@ def test_seeds_and_sweep_expand_to_one_config_per_point(tmp_path):
         assert config.train.seed == point["train.seed"]
         assert config.input.mode == point["input.mode"]
         assert config.sweep is None and config.seeds is None
+
+
+def test_cross_validation_needs_at_least_two_folds(tmp_path):
+    path = tmp_path / "cv.yaml"
+    path.write_text("evaluate: {cross_validation: 5}\n")
+    assert load_config(path).evaluate.cross_validation == 5
+    assert load_config(tmp_path / "cv.yaml", ["evaluate.cross_validation=null"]).evaluate.cross_validation is None
+    with pytest.raises(ConfigError, match="evaluate.cross_validation"):
+        load_config(path, ["evaluate.cross_validation=1"])

@@ -113,3 +113,58 @@ def test_seeds_run_once_each_and_aggregate(toy_experiment):
     aggregate = pd.read_csv(folder / "aggregate.csv")
     assert len(aggregate) == 2 and (aggregate["test_macro_f1_count"] == 2).all()
     assert {"test_macro_f1_mean", "test_macro_f1_std"} <= set(aggregate.columns)
+
+
+def test_cross_validation_holds_out_each_episode_once_with_a_dev_slice(toy_experiment):
+    from stance.errors import DataError
+    from stance.experiment import cross_validate, reproduce_run
+
+    config = load_config(toy_experiment, ["model.type=majority", "evaluate.bootstrap=20"])
+    result = cross_validate(config, folds=4)
+    folds = result.folds
+    assert folds["fold"].tolist() == [1, 2, 3, 4] and (folds["episodes"] == 1).all()
+    # each fold: one episode (6 statements) tested, one of the other three held out as dev
+    assert (folds["test"] == 6).all() and (folds["dev"] == 6).all() and (folds["train"] == 12).all()
+    held_out = result.run.manifest()["folds"]
+    assert sorted(e for episodes in held_out.values() for e in episodes) == ["e1", "e2", "e3", "e4"]
+    # Every training slice holds two statements per label, so majority predicts one label everywhere:
+    # accuracy 2/6 and macro-F1 (2*2/(2+6))/3 = 1/6 in every fold (std 0), and the same pooled.
+    aggregate = result.aggregate.set_index("metric")
+    assert aggregate.loc["macro_f1", "mean"] == pytest.approx(1 / 6) and aggregate.loc["macro_f1", "std"] == 0
+    assert aggregate.loc["accuracy", "mean"] == pytest.approx(1 / 3)
+    assert result.evaluation.metrics["macro_f1"] == pytest.approx(1 / 6) and result.evaluation.metrics["n"] == 24
+    reports = result.run.reports_dir("cross_validation")
+    predictions = pd.read_csv(reports / "predictions.csv")
+    assert sorted(predictions["id"]) == sorted(pd.read_json(config.data.path, lines=True)["id"])
+    for name in ("folds.csv", "mean_std.csv", "summary.csv", "confusion.png", "report.html"):
+        assert (reports / name).is_file(), name
+    assert result.run.config().evaluate.cross_validation == 4 and result.run.manifest()["kind"] == "cross_validation"
+    assert result.run.metrics()["cross_validation"]["macro_f1_fold_std"] == 0
+    assert reproduce_run(result.run).ok
+    with pytest.raises(DataError, match="5 folds need 5 episodes, found 4"):
+        cross_validate(config, folds=5)
+
+
+def test_stance_run_cross_validates_when_the_config_asks(toy_experiment):
+    from typer.testing import CliRunner
+
+    from stance.cli import app
+
+    result = CliRunner().invoke(app, ["run", str(toy_experiment), "--set", "model.type=tfidf_logreg",
+                                      "--set", "evaluate.cross_validation=2", "--set", "evaluate.bootstrap=20"])
+    assert result.exit_code == 0, result.output
+    assert "2-fold cross-validation by episode" in result.output and "mean ± std" in result.output
+    [run] = list((toy_experiment.parent / "experiments").iterdir())
+    assert len(pd.read_csv(run / "reports" / "cross_validation" / "folds.csv")) == 2
+    assert not (run / "reports" / "test").exists()
+
+
+def test_seeds_with_cross_validation_aggregate_the_pooled_figures(toy_experiment):
+    from stance.experiment import run_many
+
+    config = load_config(toy_experiment, ["seeds=[1, 2]", "model.type=majority", "evaluate.cross_validation=2",
+                                          "evaluate.bootstrap=0"])
+    folder, runs = run_many(config)
+    assert runs["cross_validation_macro_f1"].tolist() == pytest.approx([1 / 6, 1 / 6])
+    aggregate = pd.read_csv(folder / "aggregate.csv")
+    assert aggregate["cross_validation_macro_f1_count"].tolist() == [2]

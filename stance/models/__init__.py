@@ -23,10 +23,20 @@ def build_classifier(config) -> Classifier:
 def load_classifier(path: str | Path) -> Classifier:
     """Reopen a saved classifier of any registered kind (no code is executed from the folder)."""
     card = read_card(Path(path))
-    entry = MODELS.get(card.get("kind", ""))
+    entry = MODELS.get(str(card.get("kind", "")))
     if entry is None:
         raise ModelError(f"{path}: unknown model kind {card.get('kind')!r}", hint=f"known: {', '.join(MODELS)}")
-    return entry.loader(Path(path))
+    try:
+        return entry.loader(Path(path))
+    except ModelError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        # A missing or damaged file, or an .npz holding pickled objects (refused by allow_pickle=False).
+        first_line = (str(err).splitlines() or [type(err).__name__])[0]
+        raise ModelError(
+            f"{path}: cannot load the saved {entry.name} model ({type(err).__name__}: {first_line})",
+            hint="the folder is damaged or was not written by stance; retrain the run",
+        ) from None
 
 
 __all__ = ["MODELS", "Classifier", "TextInputs", "build_classifier", "load_classifier", "read_card", "register_model"]

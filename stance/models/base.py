@@ -99,6 +99,10 @@ class Classifier(ABC):
     def predict_proba(self, x: TextInputs) -> np.ndarray:
         """Probabilities, shape ``(len(x), len(self.labels))``, columns in ``self.labels`` order."""
 
+    def count_truncated(self, x: TextInputs) -> int | None:
+        """How many inputs are cut to fit the model (``None``: this model reads every text whole)."""
+        return None
+
     def predict(self, x: TextInputs) -> list[str]:
         """The most probable label for each input."""
         proba = self.predict_proba(x)
@@ -129,9 +133,12 @@ def read_card(path: Path) -> dict[str, Any]:
             hint="pass a run directory made by `stance train` or its model/ folder",
         )
     try:
-        return json.loads(card_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ModelError(f"{card_path} is not valid JSON: {err}") from err
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ModelError(f"{card_path} is not valid JSON: {err}") from None
+    if not isinstance(card, dict) or not isinstance(card.get("labels"), list):
+        raise ModelError(f"{card_path} is not a stance model card: it needs 'kind' and a list of 'labels'")
+    return card
 
 
 class NoParams(BaseModel):

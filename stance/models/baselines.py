@@ -63,7 +63,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, m
 
 from stance.errors import ModelError
 from stance.models.base import Classifier, NoParams, TextInputs, read_card, register_model
-from stance.models.pretrained import resolve_pretrained
+from stance.models.pretrained import load_error, resolve_pretrained
 
 # scikit-learn and torch are imported where they are used: the baselines register whenever a
 # config is validated, and that should not cost seconds of imports.
@@ -451,13 +451,13 @@ class EmbeddingLogReg(Classifier):
             from transformers import AutoModel, AutoTokenizer
 
             try:
-                tokenizer = AutoTokenizer.from_pretrained(self.pretrained_path)
-                encoder = AutoModel.from_pretrained(self.pretrained_path, use_safetensors=True)
-            except OSError as err:
-                raise ModelError(
-                    f"cannot load encoder {self.pretrained!r}: {str(err).splitlines()[0]}",
-                    hint="use 'default', a local model folder with safetensors weights, or a cached hub id",
-                ) from None
+                # trust_remote_code=False, said explicitly: left unset, transformers would ask on
+                # the terminal whether to run a model folder's own Python code.
+                tokenizer = AutoTokenizer.from_pretrained(self.pretrained_path, trust_remote_code=False)
+                encoder = AutoModel.from_pretrained(self.pretrained_path, use_safetensors=True,
+                                                    trust_remote_code=False)
+            except (OSError, ValueError) as err:  # ValueError: e.g. a folder that needs trust_remote_code
+                raise load_error(self.pretrained, err) from None
             device = "cuda" if torch.cuda.is_available() else "cpu"
             self._encoder = (tokenizer, encoder.to(device).eval())
         return self._encoder
@@ -469,6 +469,13 @@ class EmbeddingLogReg(Classifier):
             C_grid=self.C_grid, class_weight=self.class_weight, seed=seed,
         )
         return history
+
+    def count_truncated(self, x: TextInputs) -> int:
+        """How many inputs the encoder cuts at ``max_length`` tokens."""
+        from stance.models.transformer import truncated_mask
+
+        tokenizer, _ = self._load_encoder()
+        return int(truncated_mask(tokenizer, TextInputs(x.joined()), self.max_length).sum())
 
     def predict_proba(self, x: TextInputs) -> np.ndarray:
         if self.logreg is None:

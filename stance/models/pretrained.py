@@ -50,3 +50,22 @@ def resolve_pretrained(name: str) -> str:
             hint="check model.name; use 'default' for the packaged MiniLM",
         )
     return name
+
+
+def load_error(name: str, err: Exception) -> ModelError:
+    """The one-line error for weights that ``from_pretrained`` could not load.
+
+    A folder whose model needs its own Python code gets a message of its own: stance always passes
+    ``trust_remote_code=False``, so such a model cannot be used, by design.
+    """
+    text = str(err)
+    if "trust_remote_code" in text or "custom code" in text:
+        return ModelError(
+            f"cannot load model {name!r}: it needs custom code from its folder, and stance never runs code from a model",
+            hint="use a model whose architecture transformers ships (BERT, MiniLM, RoBERTa, ...)",
+        )
+    first_line = (text.splitlines() or [type(err).__name__])[0]
+    return ModelError(
+        f"cannot load model {name!r}: {first_line}",
+        hint="use 'default', a local Hugging Face model folder with safetensors weights, or a cached hub id",
+    )
