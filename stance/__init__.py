@@ -45,6 +45,7 @@ _API = {
     "leaderboard": "stance.compare",
     "predict_texts": "stance.predict",
     "predict_file": "stance.predict",
+    "stream_predictions": "stance.predict",
     "analyze_articles": "stance.articles",
     "evaluate_articles": "stance.articles",
     "open_run": "stance.runs",

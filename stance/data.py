@@ -167,7 +167,8 @@ def read_table_chunks(path: str | Path, chunk_size: int = 10_000, *, start: int 
         _check_utf8_lines(path)
         raise DataError(f"{path}: not UTF-8 text", hint="re-save it as UTF-8") from None
     except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: the file is empty", hint="a CSV needs a header line and one row per statement") from None
+        raise DataError(f"{path}: the file is empty",
+                        hint="a CSV needs a header line and one row per statement") from None
     except (pd.errors.ParserError, ValueError, OSError, RecursionError, MemoryError) as err:
         first_line = (str(err).splitlines() or [type(err).__name__])[0]
         raise DataError(f"{path}: cannot be read as {fmt} ({first_line})") from None

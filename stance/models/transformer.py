@@ -273,6 +273,10 @@ class TransformerClassifier(Classifier):
         with torch.inference_mode(), self._autocast(device):
             for index in token_batches(lengths, batch_size, self.max_tokens):
                 batch = pad_batch(encoded, index, self.tokenizer)
+                if "attention_mask" in batch and bool(batch["attention_mask"].all()):
+                    # No padding (common once batches are sorted by length): without a mask the model
+                    # skips building one and attention takes its unmasked kernel.
+                    del batch["attention_mask"]
                 logits = self.model(**{k: v.to(device) for k, v in batch.items()}).logits
                 out[index] = torch.softmax(logits.double(), dim=-1).cpu().numpy()
         return out

@@ -1,0 +1,126 @@
+"""(d) The arithmetic limit: FLOPs per statement, the machine's matmul GFLOP/s, and how close prediction gets.
+
+FLOPs are counted from the model's config, 2 per multiply-add, for a statement of L tokens:
+
+    2·n·L·(4h² + 2hi)      Q, K, V and attention-output projections, the two feed-forward layers
+  + 4·n·L²·h               attention scores QKᵀ and attention × V
+  + 2·h·(h + k)            pooler and classification head, once per statement
+
+(n layers, hidden size h, feed-forward size i, k labels; embeddings, layer norms, softmax and GELU
+are elementwise and left out). For all-MiniLM-L6-v2 that is 21.2 MFLOP per token plus 9,216·L for
+attention: 21.6 MFLOP per token at L = 40. The mean over the corpus's real token lengths gives FLOPs
+per statement; the best of several timed ``torch.matmul`` calls gives the machine's GFLOP/s (fp32
+and bf16, square 2048 and the model's feed-forward shape); their quotient is the fp32 ceiling in
+statements/s, against which prediction is set: in this process (model and tokenizer only), and
+whole ``stance predict`` processes from predict_throughput.py's last results, if there are any.
+
+    .venv/bin/python benchmarks/flops.py [--run RUN] [--statements 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import harness
+
+TARGET_FRACTION = 0.70
+
+
+def flops_per_statement(config, lengths: np.ndarray) -> np.ndarray:
+    """FLOPs of one forward pass per statement of ``lengths`` tokens (see the module docstring)."""
+    n, h = config.num_hidden_layers, config.hidden_size
+    i, k = config.intermediate_size, config.num_labels
+    lengths = np.asarray(lengths, dtype=np.float64)
+    return 2 * n * lengths * (4 * h * h + 2 * h * i) + 4 * n * lengths**2 * h + 2 * h * (h + k)
+
+
+def matmul_gflops(m: int, k: int, n: int, dtype, repeats: int = 10) -> float:
+    """Best GFLOP/s of ``repeats`` timed (m×k)@(k×n) matmuls after two warm-ups."""
+    import torch
+
+    a, b = torch.randn(m, k).to(dtype), torch.randn(k, n).to(dtype)
+    for _ in range(2):
+        torch.matmul(a, b)
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        torch.matmul(a, b)
+        best = min(best, time.perf_counter() - started)
+    return 2 * m * k * n / best / 1e9
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", help="run whose model to count and time (default as for predict_throughput.py)")
+    parser.add_argument("--statements", type=int, default=2000, help="statements predicted in process")
+    parser.add_argument("--no-readme", action="store_true", help="print only; leave benchmarks/README.md alone")
+    args = parser.parse_args()
+    import torch
+    from transformers import AutoConfig, AutoTokenizer
+
+    from stance.models import TextInputs
+    from stance.predict import load_predictor
+
+    run, model_note = harness.resolve_run(args.run)
+    config = AutoConfig.from_pretrained(run / "model")
+    tokenizer = AutoTokenizer.from_pretrained(run / "model")
+    lengths = np.array([len(ids) for ids in tokenizer(harness.corpus_texts()["text"].tolist())["input_ids"]])
+    per_statement = float(flops_per_statement(config, lengths).mean())
+    per_token_at_40 = float(flops_per_statement(config, np.array([40]))[0] - 2 * config.hidden_size *
+                            (config.hidden_size + config.num_labels)) / 40
+    counting = [{"quantity": "tokens per statement (corpus mean, special tokens included)", "value": lengths.mean()},
+                {"quantity": "MFLOP per token at 40 tokens", "value": per_token_at_40 / 1e6},
+                {"quantity": "MFLOP per statement (corpus mean)", "value": per_statement / 1e6}]
+
+    print(f"machine: {harness.machine()}", flush=True)
+    ffn = (64 * int(round(lengths.mean())), config.hidden_size, config.intermediate_size)
+    rates = []
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        for shape_name, shape in (("2048 × 2048 × 2048", (2048, 2048, 2048)),
+                                  (f"feed-forward {ffn[0]} × {ffn[1]} × {ffn[2]}", ffn)):
+            rates.append({"dtype": name, "matmul": shape_name, "GFLOP/s": matmul_gflops(*shape, dtype)})
+            print(f"  {name} {shape_name}: {rates[-1]['GFLOP/s']:.1f} GFLOP/s", flush=True)
+    peak = max(r["GFLOP/s"] for r in rates if r["dtype"] == "fp32")
+    ceiling = peak * 1e9 / per_statement
+
+    texts = harness.corpus_texts()["text"].sample(args.statements, replace=True, random_state=0).tolist()
+    classifier, _ = load_predictor(run, precision="fp32")
+    classifier.predict_proba(TextInputs(texts[:64]))  # warm-up: first calls pay for allocations
+    started = time.perf_counter()
+    classifier.predict_proba(TextInputs(texts))
+    in_process = args.statements / (time.perf_counter() - started)
+    sample_flops = float(flops_per_statement(config, [len(ids) for ids in tokenizer(texts)["input_ids"]]).mean())
+    achieved = [{"prediction": f"fp32 in process ({args.statements} statements, model and tokenizer only)",
+                 "statements/s": in_process, "GFLOP/s": in_process * sample_flops / 1e9,
+                 "fraction of fp32 ceiling": in_process / (peak * 1e9 / sample_flops)}]
+    throughput = harness.read_results("predict_throughput")
+    if throughput:
+        rows = throughput["sections"][0][1]
+        smallest = min(r["statements"] for r in rows)
+        for r in rows:
+            if r["statements"] == smallest:
+                achieved.append({"prediction": f"{r['engine']} {r['precision']}, whole process, {smallest} statements "
+                                 f"({throughput['date']})", "statements/s": r["statements/s"],
+                                 "GFLOP/s": r["statements/s"] * per_statement / 1e9,
+                                 "fraction of fp32 ceiling": r["statements/s"] / ceiling})
+    counting.append({"quantity": "fp32 ceiling, statements/s (best fp32 matmul / FLOPs per statement)",
+                     "value": ceiling})
+    notes = [f"Model: {model_note}; FLOPs counted from its config.json (layers {config.num_hidden_layers}, hidden "
+             f"{config.hidden_size}, feed-forward {config.intermediate_size})."]
+    whole_fp32 = [a for a in achieved if a["prediction"].startswith("stance predict fp32,")]
+    if whole_fp32:
+        fraction = whole_fp32[0]["fraction of fp32 ceiling"]
+        notes.append(f"Target fp32 `stance predict` (whole process) ≥ {TARGET_FRACTION:.0%} of the fp32 ceiling: "
+                     f"{fraction:.1%} ({'met' if fraction >= TARGET_FRACTION else 'missed'}).")
+    else:
+        notes.append("Run predict_throughput.py first for the whole-process fractions.")
+    harness.report("flops", [("counting", counting), ("matmul on this machine", rates),
+                             ("prediction against the ceiling", achieved)],
+                   notes, write_readme=not args.no_readme)
+
+
+if __name__ == "__main__":
+    main()

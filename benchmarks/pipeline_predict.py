@@ -1,0 +1,33 @@
+"""The comparison point: the plain ``transformers.pipeline("text-classification")`` over a file.
+
+Run as a process of its own by predict_throughput.py, so that its time and memory include what a
+user's script would pay: imports, loading the model, reading the file, writing the labels.
+
+    python benchmarks/pipeline_predict.py MODEL_DIR INPUT.jsonl OUTPUT.jsonl [--batch-size 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+from transformers import pipeline
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", help="a saved Hugging Face model folder (a run's model/)")
+    parser.add_argument("input", help="JSONL with id and text")
+    parser.add_argument("output", help="JSONL of id and label")
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args()
+    frame = pd.read_json(args.input, lines=True, dtype={"id": str})
+    classify = pipeline("text-classification", model=args.model, device=-1)
+    # truncation=True: the plain pipeline would fail on a text over the model's limit; none of the corpus is.
+    results = classify(frame["text"].tolist(), batch_size=args.batch_size, truncation=True)
+    pd.DataFrame({"id": frame["id"], "prediction": [r["label"] for r in results]}).to_json(
+        args.output, orient="records", lines=True, force_ascii=False)
+
+
+if __name__ == "__main__":
+    main()

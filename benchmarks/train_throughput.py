@@ -1,0 +1,99 @@
+"""(c) Training throughput: `stance train` against a bare Trainer loop; the default experiment's wall time.
+
+Three processes train the packaged MiniLM on the corpus's train split with the default config's
+hyperparameters for ``--epochs`` (default 1): the bare ``Trainer`` (benchmarks/bare_trainer.py)
+with random batches and with length-grouped batches, and ``stance train configs/default.yaml``.
+Examples/s is the Trainer's own ``train_samples_per_second`` (examples × epochs / the training
+loop's time); stance's loop also evaluates on dev and checkpoints each epoch, as a run does. The
+process wall time and peak RSS of each are shown beside it. Then, unless ``--skip-experiment``,
+the whole default experiment, ``stance run configs/default.yaml`` (all its epochs, test
+evaluation, four baselines, bootstrap intervals), is timed; its run is recorded for the prediction benchmarks.
+
+    .venv/bin/python benchmarks/train_throughput.py [--epochs 1] [--skip-experiment]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import pandas as pd
+
+import harness
+
+TARGET_OVERHEAD = 0.10
+RUNS = harness.OUT / "runs"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=float, default=1)
+    parser.add_argument("--skip-experiment", action="store_true", help="do not time `stance run configs/default.yaml`")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        help="extra config override for both stance commands (for smoke tests, e.g. train.max_steps=5)")
+    parser.add_argument("--no-readme", action="store_true", help="print only; leave benchmarks/README.md alone")
+    args = parser.parse_args()
+    print(f"machine: {harness.machine()}", flush=True)
+    rows = []
+    bare = {}
+    variants = {"random": [], "length-grouped": ["--group-by-length"],
+                "length-grouped + dev eval + checkpoint": ["--group-by-length", "--eval-each-epoch"]}
+    for label, flags in variants.items():
+        command = [sys.executable, str(harness.REPO / "benchmarks" / "bare_trainer.py"), "--epochs", str(args.epochs)]
+        timed = harness.measure(command + flags, f"bare-trainer-{label}")
+        metrics = json.loads([line for line in timed.output.splitlines() if line.startswith("{")][-1])
+        bare[label] = metrics["train_samples_per_second"]
+        rows.append(row(f"bare Trainer, {label}", metrics["examples"], args.epochs, metrics, timed))
+    extra = [item for override in args.overrides for item in ("--set", override)]
+    stance_run, timed = new_run(["train", "configs/default.yaml", "--set", f"train.epochs={args.epochs}",
+                                 "--set", "name=bench-train", "--set", f"output.dir={RUNS}", *extra], "stance-train")
+    history = pd.read_csv(stance_run / "history.csv")
+    final = history.dropna(subset=["train_samples_per_second"]).iloc[-1].to_dict()
+    examples = json.loads((stance_run / "manifest.json").read_text())["data"]["split_sizes"]["train"]
+    rows.append(row("stance train (defaults: length-grouped, dev eval + checkpoint each epoch)", examples,
+                    args.epochs, final, timed))
+    for r in rows:
+        r["× bare random"] = r["examples/s"] / bare["random"]
+    stance_rate = rows[-1]["examples/s"]
+    overhead = 1 - stance_rate / bare["length-grouped + dev eval + checkpoint"]
+    notes = [f"Toolkit overhead against the bare loop doing the same work (length-grouped batches, dev eval and a "
+             f"checkpoint each epoch): {overhead:.1%} (target under {TARGET_OVERHEAD:.0%}: "
+             f"{'met' if overhead < TARGET_OVERHEAD else 'missed'}).",
+             f"Against the bare loop with no evaluation or checkpoints: stance's loop runs at "
+             f"{stance_rate / bare['length-grouped']:.2f}× its examples/s (what per-epoch model selection costs).",
+             f"Length-grouped batches against random ones, bare loop: "
+             f"{bare['length-grouped'] / bare['random']:.2f}× the examples/s (stance's default: on)."]
+    sections = [("training throughput", rows)]
+    if not args.skip_experiment:
+        experiment, timed = new_run(["run", "configs/default.yaml", "--set", f"output.dir={RUNS}", *extra],
+                                    "stance-run-default")
+        harness.DEFAULT_RUN_RECORD.write_text(str(experiment))
+        test = json.loads((experiment / "metrics.json").read_text()).get("test", {})
+        sections.append(("the default experiment", [{
+            "command": "stance run configs/default.yaml", "wall s": timed.seconds, "peak RSS MiB": timed.peak_rss_mib,
+            "test macro-F1": test.get("macro_f1"), "run": experiment.name}]))
+        notes.append(f"The default experiment's run ({experiment.name}) is recorded in "
+                     f"benchmarks/out/default-run.txt: predict_throughput.py and predict_stream.py time it.")
+    harness.report("train_throughput", sections, notes, write_readme=not args.no_readme)
+
+
+def new_run(args: list[str], label: str):
+    """Run a stance command that creates one run folder under benchmarks/out/runs; that folder and the timing."""
+    RUNS.mkdir(parents=True, exist_ok=True)
+    before = set(RUNS.iterdir())
+    timed = harness.measure(harness.stance_command(*args), label)
+    created = [p for p in set(RUNS.iterdir()) - before if not p.name.endswith(".incomplete")]
+    if len(created) != 1:
+        raise SystemExit(f"{label}: expected one new run folder under {RUNS}, found {[p.name for p in created]}")
+    return created[0], timed
+
+
+def row(engine: str, examples: int, epochs: float, metrics: dict, timed: harness.Measurement) -> dict:
+    return {"engine": engine, "train examples": examples, "epochs": epochs,
+            "training loop s": metrics["train_runtime"], "examples/s": metrics["train_samples_per_second"],
+            "process wall s": timed.seconds, "peak RSS MiB": timed.peak_rss_mib}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,259 @@
+"""Prediction: precision paths, batching, streaming files in chunks, and the CLI over them."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from conftest import LABELS, toy_frame
+from stance.cli import app
+from stance.config import PredictConfig
+from stance.data import read_table_chunks
+from stance.errors import DataError, StanceError
+from stance.models import TextInputs
+from stance.models import transformer as transformer_module
+from stance.models.transformer import PRECISIONS, PrecisionWarning, pad_batch, quantize_int8, token_batches
+from stance.predict import load_predictor, predict_file, predict_texts, stream_predictions
+
+runner = CliRunner()
+
+# transformers makes its log handler on first use, bound to the sys.stderr of that moment: made inside
+# a CliRunner call it would later write to a closed stream. Make it now, outside any call.
+pytest.importorskip("transformers.utils.logging").get_logger("transformers")
+
+EXTRA = [
+    "The cabinet will not send any more troops.",
+    "Officials are still weighing the request from Washington.",
+    "The navy will deploy a frigate next week.",
+    "No decision has been taken on the aircraft.",
+]
+
+
+def train_toy_run(folder: Path, model_dir: Path, extra: str = "") -> Path:
+    """A run of the tiny BERT trained until it tells the toy labels apart (seconds)."""
+    from stance.config import load_config
+    from stance.experiment import train
+
+    toy_frame().to_json(folder / "statements.jsonl", orient="records", lines=True)
+    (folder / "splits.json").write_text(json.dumps({
+        "method": "fixed for tests", "seed": 0, "dev_fraction": 0.25, "test_fraction": 0.25,
+        "episodes": {"train": ["e1", "e2", "e3", "e4"], "dev": [], "test": []},
+    }))
+    (folder / "toy.yaml").write_text(
+        "name: toy\n"
+        f"data: {{path: {folder / 'statements.jsonl'}, splits: {folder / 'splits.json'}}}\n"
+        f"model: {{type: transformer, name: {model_dir}}}\n"
+        "train: {epochs: 12, learning_rate: 2.0e-3, batch_size: 8, warmup_ratio: 0.0, logging_steps: 50, seed: 0}\n"
+        "evaluate: {bootstrap: 0, baselines: []}\n"
+        f"output: {{dir: {folder / 'experiments'}}}\n" + extra
+    )
+    run, _ = train(load_config(folder / "toy.yaml"))
+    return run.path
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, tiny_model_dir) -> Path:
+    return train_toy_run(tmp_path_factory.mktemp("predict-run"), tiny_model_dir)
+
+
+def _inputs() -> pd.DataFrame:
+    """The toy statements plus a few new ones, with an extra column that must be carried through."""
+    frame = toy_frame()
+    extra = pd.DataFrame({"id": [f"x{i}" for i in range(len(EXTRA))], "text": EXTRA})
+    frame = pd.concat([frame, extra], ignore_index=True).fillna("")
+    frame["note"] = [f"n{i}" for i in range(len(frame))]
+    return frame
+
+
+# ----------------------------------------------------------------------------------------------
+# Batching and padding
+
+
+def test_token_batches_sort_by_length_and_respect_both_caps():
+    lengths = [5, 3, 9, 3, 1]
+    # Shortest first, ties in input order (3 at index 1 before 3 at index 3).
+    assert [b.tolist() for b in token_batches(lengths, 2)] == [[4, 1], [3, 0], [2]]
+    # Budget 9 tokens: [1, 3, 3] pads to 3 x 3 = 9; adding 5 would pad to 4 x 5 = 20.
+    assert [b.tolist() for b in token_batches(lengths, 10, max_tokens=9)] == [[4, 1, 3], [0], [2]]
+    # An input longer than the budget still gets a batch of its own.
+    assert [b.tolist() for b in token_batches([20, 2], 10, max_tokens=8)] == [[1], [0]]
+
+
+def test_pad_batch_pads_rows_to_their_longest_with_the_pad_id():
+    class Tok:
+        pad_token_id, pad_token_type_id, padding_side = 7, 0, "right"
+
+    encoded = {"input_ids": [[1, 2, 3], [4], [5, 6]], "attention_mask": [[1, 1, 1], [1], [1, 1]]}
+    batch = pad_batch(encoded, [1, 2], Tok())
+    assert batch["input_ids"].tolist() == [[4, 7], [5, 6]]
+    assert batch["attention_mask"].tolist() == [[1, 0], [1, 1]]
+    Tok.padding_side = "left"
+    assert pad_batch(encoded, [1, 2], Tok())["input_ids"].tolist() == [[7, 4], [5, 6]]
+
+
+# ----------------------------------------------------------------------------------------------
+# Precision
+
+
+def test_fp32_labels_are_identical_to_the_transformers_pipeline(run_dir):
+    from transformers import pipeline
+
+    texts = _inputs()["text"].tolist()
+    ours = predict_texts(run_dir, texts, precision="fp32")
+    pipe = pipeline("text-classification", model=str(run_dir / "model"), device=-1)
+    theirs = [r["label"] for r in pipe(texts, batch_size=32, truncation=True, max_length=128)]
+    assert ours["prediction"].tolist() == theirs
+    assert len(set(theirs)) > 1  # a model that tells labels apart, so the comparison means something
+
+
+def test_int8_quantises_the_encoder_but_not_the_ffn_down_projection_or_the_head(run_dir):
+    import torch
+
+    classifier, _ = load_predictor(run_dir)
+    fp32 = classifier.predict_proba(TextInputs(_inputs()["text"].tolist()))
+    names = quantize_int8(classifier.model)
+    # 2 layers x (query, key, value, attention output, intermediate); not output.dense (input 64 wide).
+    assert len(names) == 10
+    assert all(".layer." in n and not (n.endswith("output.dense") and "attention" not in n) for n in names)
+    assert isinstance(classifier.model.classifier, torch.nn.Linear)  # the head stays fp32
+    int8 = classifier.predict_proba(TextInputs(_inputs()["text"].tolist()))
+    assert np.allclose(int8.sum(axis=1), 1) and np.abs(int8 - fp32).max() < 0.05
+
+
+def test_int8_through_load_predictor_and_the_config(tmp_path, tiny_model_dir):
+    run = train_toy_run(tmp_path, tiny_model_dir, extra="predict: {precision: int8, batch_size: 5}\n")
+    classifier, _ = load_predictor(run)
+    assert classifier.precision == "int8" and classifier.eval_batch_size == 5
+    assert load_predictor(run, precision="fp32")[0].precision == "fp32"  # the call overrides the config
+
+
+def test_bf16_falls_back_to_fp32_with_a_warning_on_a_cpu_without_native_bf16(run_dir, monkeypatch):
+    monkeypatch.setattr(transformer_module, "cpu_flags", lambda: {"avx2", "fma"})
+    with pytest.warns(PrecisionWarning, match="no native bf16"):
+        classifier, _ = load_predictor(run_dir, precision="bf16")
+    assert classifier.precision == "fp32"
+    with pytest.warns(PrecisionWarning, match="GPUs only"):
+        assert load_predictor(run_dir, precision="fp16")[0].precision == "fp32"
+
+
+def test_bf16_autocast_runs_where_the_cpu_has_amx(run_dir, monkeypatch):
+    monkeypatch.setattr(transformer_module, "cpu_flags", lambda: {"avx512f", "amx_tile", "amx_bf16"})
+    texts = TextInputs(_inputs()["text"].tolist())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrecisionWarning)
+        classifier, _ = load_predictor(run_dir, precision="bf16")
+    assert classifier.precision == "bf16"
+    fp32 = load_predictor(run_dir)[0].predict_proba(texts)
+    bf16 = classifier.predict_proba(texts)
+    assert not np.array_equal(bf16, fp32) and np.abs(bf16 - fp32).max() < 0.05
+
+
+def test_cpu_has_fast_bf16_reads_the_cpu_flags(monkeypatch):
+    monkeypatch.setattr(transformer_module, "cpu_flags", lambda: {"avx2"})
+    assert not transformer_module.cpu_has_fast_bf16()
+    monkeypatch.setattr(transformer_module, "cpu_flags", lambda: {"avx512f", "avx512_bf16"})
+    assert transformer_module.cpu_has_fast_bf16()
+
+
+def test_config_precision_choices_are_the_ones_the_model_knows():
+    choices = PredictConfig.model_fields["precision"].annotation.__args__
+    assert tuple(choices) == PRECISIONS
+
+
+# ----------------------------------------------------------------------------------------------
+# Streaming
+
+
+def _write(frame: pd.DataFrame, path: Path) -> Path:
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    elif path.suffix == ".jsonl":
+        frame.to_json(path, orient="records", lines=True, force_ascii=False)
+    else:
+        frame.to_parquet(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("ext", ["csv", "jsonl", "parquet"])
+def test_streamed_output_in_chunks_equals_the_one_shot_output(run_dir, tmp_path, ext):
+    source = _write(_inputs(), tmp_path / f"in.{ext}")
+    one_shot = tmp_path / f"one.{ext}"
+    predict_file(run_dir, source, one_shot)
+    streamed = tmp_path / f"streamed.{ext}"
+    summary = stream_predictions(run_dir, source, streamed, chunk_size=5)  # 28 rows: 6 chunks
+    assert summary.rows == 28 and summary.precision == "fp32" and summary.processes == 1
+    if ext == "parquet":
+        pd.testing.assert_frame_equal(pd.read_parquet(streamed), pd.read_parquet(one_shot))
+    else:
+        assert streamed.read_bytes() == one_shot.read_bytes()
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_read_table_chunks_gives_slices_with_file_line_numbers(tmp_path):
+    path = tmp_path / "in.csv"
+    # The second record's quoted cell spans two lines, so records start on lines 2, 3, 5, 6, 7.
+    path.write_text('id,text\na,one\nb,"two\nlines"\nc,three\nd,four\ne,five\n', encoding="utf-8")
+    chunks = list(read_table_chunks(path, 2))
+    assert [c["id"].tolist() for c in chunks] == [["a", "b"], ["c", "d"], ["e"]]
+    assert [c["_line"].tolist() for c in chunks] == [[2, 3], [5, 6], [7]]
+    middle = list(read_table_chunks(path, 2, start=1, stop=4))
+    assert [c["id"].tolist() for c in middle] == [["b"], ["c", "d"]]
+
+
+def test_stream_refuses_an_existing_output_and_finds_duplicate_ids_across_chunks(run_dir, tmp_path):
+    frame = _inputs()
+    frame.loc[20, "id"] = frame.loc[1, "id"]  # rows 1 and 20: JSONL lines 2 and 21, in different chunks
+    source = _write(frame, tmp_path / "in.jsonl")
+    out = tmp_path / "out.csv"
+    with pytest.raises(DataError, match=r"duplicate id\(s\) on line\(s\) 2, 21"):
+        stream_predictions(run_dir, source, out, chunk_size=10)
+    assert not out.exists() and not list(tmp_path.glob("*.tmp"))
+    out.write_text("keep me")
+    with pytest.raises(StanceError, match="already exists"):
+        stream_predictions(run_dir, _write(_inputs(), tmp_path / "ok.jsonl"), out)
+    assert out.read_text() == "keep me"
+    stream_predictions(run_dir, tmp_path / "ok.jsonl", out, force=True)
+    assert len(pd.read_csv(out)) == 28
+
+
+def test_stream_reports_a_missing_text_column_and_an_empty_file(run_dir, tmp_path):
+    (tmp_path / "no_text.csv").write_text("id,body\n1,hello\n")
+    with pytest.raises(DataError, match="missing column"):
+        stream_predictions(run_dir, tmp_path / "no_text.csv", tmp_path / "a.csv")
+    (tmp_path / "empty.csv").write_text("id,text\n")
+    with pytest.raises(DataError, match="no statements"):
+        stream_predictions(run_dir, tmp_path / "empty.csv", tmp_path / "b.csv")
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+# ----------------------------------------------------------------------------------------------
+# CLI
+
+
+def test_cli_predict_streams_a_file_with_a_precision(run_dir, tmp_path):
+    source = _write(_inputs(), tmp_path / "in.csv")
+    result = runner.invoke(app, ["predict", str(run_dir), "--input", str(source), "--output", str(tmp_path / "o.jsonl"),
+                                 "--precision", "int8", "--chunk-size", "10", "--batch-size", "4"])
+    assert result.exit_code == 0, result.output
+    assert "wrote 28 predictions" in result.output and "int8 on cpu" in result.output
+    written = pd.read_json(tmp_path / "o.jsonl", lines=True)
+    assert written["id"].tolist() == _inputs()["id"].tolist() and set(written["prediction"]) <= set(LABELS)
+    assert written["note"].tolist() == _inputs()["note"].tolist()  # other columns kept
+
+
+def test_cli_predict_prints_one_warning_line_when_bf16_falls_back(run_dir, monkeypatch):
+    monkeypatch.setattr(transformer_module, "cpu_flags", lambda: {"avx2"})
+    result = runner.invoke(app, ["predict", str(run_dir), "We will send ships.", "--precision", "bf16"])
+    assert result.exit_code == 0, result.output
+    assert "warning: this CPU has no native bf16 matmul" in result.output and "predicting in fp32" in result.output
+
+
+def test_cli_predict_rejects_an_unknown_precision_or_device(run_dir):
+    assert runner.invoke(app, ["predict", str(run_dir), "hello", "--precision", "int4"]).exit_code == 2
+    assert runner.invoke(app, ["predict", str(run_dir), "hello", "--device", "tpu"]).exit_code == 2
