@@ -35,7 +35,7 @@ EXTRA = [
 ]
 
 
-def train_toy_run(folder: Path, model_dir: Path, extra: str = "") -> Path:
+def train_toy_run(folder: Path, model_dir: Path) -> Path:
     """A run of the tiny BERT trained until it tells the toy labels apart (seconds)."""
     from stance.config import load_config
     from stance.experiment import train
@@ -51,7 +51,7 @@ def train_toy_run(folder: Path, model_dir: Path, extra: str = "") -> Path:
         f"model: {{type: transformer, name: {model_dir}}}\n"
         "train: {epochs: 12, learning_rate: 2.0e-3, batch_size: 8, warmup_ratio: 0.0, logging_steps: 50, seed: 0}\n"
         "evaluate: {bootstrap: 0, baselines: []}\n"
-        f"output: {{dir: {folder / 'experiments'}}}\n" + extra
+        f"output: {{dir: {folder / 'experiments'}}}\n"
     )
     run, _ = train(load_config(folder / "toy.yaml"))
     return run.path
@@ -112,6 +112,11 @@ def test_fp32_labels_are_identical_to_the_transformers_pipeline(run_dir):
     assert len(set(theirs)) > 1  # a model that tells labels apart, so the comparison means something
 
 
+def test_no_statements_give_an_empty_probability_table(run_dir):
+    classifier, _ = load_predictor(run_dir)
+    assert classifier.predict_proba(TextInputs([])).shape == (0, 3)
+
+
 def test_int8_quantises_the_encoder_but_not_the_ffn_down_projection_or_the_head(run_dir):
     import torch
 
@@ -126,8 +131,16 @@ def test_int8_quantises_the_encoder_but_not_the_ffn_down_projection_or_the_head(
     assert np.allclose(int8.sum(axis=1), 1) and np.abs(int8 - fp32).max() < 0.05
 
 
-def test_int8_through_load_predictor_and_the_config(tmp_path, tiny_model_dir):
-    run = train_toy_run(tmp_path, tiny_model_dir, extra="predict: {precision: int8, batch_size: 5}\n")
+def test_int8_through_load_predictor_and_the_config(run_dir, tmp_path):
+    import shutil
+
+    import yaml
+
+    run = tmp_path / run_dir.name
+    shutil.copytree(run_dir, run)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["predict"].update(precision="int8", batch_size=5)
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
     classifier, _ = load_predictor(run)
     assert classifier.precision == "int8" and classifier.eval_batch_size == 5
     assert load_predictor(run, precision="fp32")[0].precision == "fp32"  # the call overrides the config

@@ -264,6 +264,8 @@ class TransformerClassifier(Classifier):
             raise ModelError("the transformer has not been trained or loaded")
         batch_size = batch_size or self.eval_batch_size
         device = next(self.model.parameters()).device
+        if len(x) == 0:
+            return np.zeros((0, len(self.labels)), dtype=np.float64)
         pairs = (x.requests, x.texts) if x.requests is not None else (x.texts,)
         # One tokenizer call for everything (the fast tokenizer spreads it over threads); then
         # batches of similar token counts, each padded only to its longest, waste little arithmetic.
