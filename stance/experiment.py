@@ -72,12 +72,15 @@ class Evaluation:
 def load_data(config: ExperimentConfig) -> tuple[pd.DataFrame, Split]:
     """The validated statements and their episode split (from the split file, or made from the seed)."""
     frame = load_statements(config.data.path, config.data.labels)
+    return frame, resolve_split(config, frame)
+
+
+def resolve_split(config: ExperimentConfig, frame: pd.DataFrame) -> Split:
+    """The config's split file, or (``data.splits: null``) a split made from ``split.seed``."""
     if config.data.splits is not None:
-        split = load_split(config.data.splits)
-    else:
-        split = make_split(frame, seed=config.split.seed, dev_fraction=config.split.dev_fraction,
-                           test_fraction=config.split.test_fraction)
-    return frame, split
+        return load_split(config.data.splits)
+    return make_split(frame, seed=config.split.seed, dev_fraction=config.split.dev_fraction,
+                      test_fraction=config.split.test_fraction)
 
 
 def data_provenance(config: ExperimentConfig, frame: pd.DataFrame, split: Split) -> dict:
@@ -438,9 +441,7 @@ def evaluate_run(run: Run, data: str | Path | None = None, split: str | None = N
     frame = frame.drop(columns="_line").reset_index(drop=True)
     name = Path(path).stem
     if split:
-        split_obj = load_split(config.data.splits) if config.data.splits else make_split(
-            frame, seed=config.split.seed, dev_fraction=config.split.dev_fraction, test_fraction=config.split.test_fraction)
-        frame = split_frames(frame, split_obj, str(path))[split]
+        frame = split_frames(frame, resolve_split(config, frame), str(path))[split]
         name = f"{name}-{split}"
         if frame.empty:
             raise StanceError(f"{path}: split {split!r} is empty")

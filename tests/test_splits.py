@@ -1,7 +1,6 @@
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from stance.data import load_statements
 from stance.splits import check_leakage, load_split, make_split, save_split, split_frames
@@ -56,7 +55,6 @@ def test_leakage_check_catches_planted_shared_episode_and_near_duplicate():
     assert pair["cosine"] >= 0.9
 
 
-@pytest.mark.skipif(not (REPO / "data/splits.json").exists(), reason="corpus split not generated")
 def test_shipped_corpus_split_has_no_leakage():
     frame = load_statements(REPO / "data/statements.jsonl")
     split = load_split(REPO / "data/splits.json")
