@@ -15,8 +15,9 @@ def _fit(model_dir, statements, tmp_path, mode="text", **kwargs):
     return clf, x, history
 
 
-def test_tiny_model_overfits_saves_and_reloads_identically(tiny_model_dir, statements, tmp_path):
-    clf, x, history = _fit(tiny_model_dir, statements, tmp_path)
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_tiny_model_overfits_saves_and_reloads_identically(tiny_model_dir, statements, tmp_path, pooling):
+    clf, x, history = _fit(tiny_model_dir, statements, tmp_path, pooling=pooling)
     assert any("loss" in h for h in history)
     predicted = clf.predict(x)
     accuracy = np.mean(np.array(predicted) == statements["label"].to_numpy())
@@ -27,16 +28,54 @@ def test_tiny_model_overfits_saves_and_reloads_identically(tiny_model_dir, state
     assert (tmp_path / "model" / "model.safetensors").is_file()
     reloaded = load_classifier(tmp_path / "model")
     assert isinstance(reloaded, TransformerClassifier) and reloaded.labels == LABELS
+    assert reloaded.pooling == pooling
     np.testing.assert_array_equal(reloaded.predict_proba(x), proba)
 
 
-def test_saved_folder_works_with_transformers_pipeline(tiny_model_dir, statements, tmp_path):
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_saved_folder_works_with_transformers_pipeline(tiny_model_dir, statements, tmp_path, pooling):
     from transformers import pipeline
 
-    clf, _, _ = _fit(tiny_model_dir, statements, tmp_path, epochs=1)
+    clf, _, _ = _fit(tiny_model_dir, statements, tmp_path, epochs=1, pooling=pooling)
     clf.save(tmp_path / "model")
-    result = pipeline("text-classification", model=str(tmp_path / "model"))("We will send two frigates.")
-    assert result[0]["label"] in LABELS
+    texts = ["We will send two frigates.", "Berlin is still weighing the request from Washington."]
+    result = pipeline("text-classification", model=str(tmp_path / "model"), top_k=None)(texts)
+    ours = clf.predict_proba(TextInputs(texts))
+    for row, proba in zip(result, ours, strict=True):
+        scores = {item["label"]: item["score"] for item in row}
+        np.testing.assert_allclose([scores[label] for label in LABELS], proba, atol=1e-5)
+
+
+def test_mean_pooling_averages_only_the_tokens_the_mask_keeps():
+    import torch
+
+    from stance.models.pooling import mean_pool
+
+    hidden = torch.tensor([[[1.0, 2.0], [3.0, 4.0], [101.0, 102.0]]])
+    assert mean_pool(hidden, torch.tensor([[1, 1, 0]])).tolist() == [[2.0, 3.0]]
+    assert mean_pool(hidden, None).tolist() == [[35.0, 36.0]]
+
+
+def test_mean_pooling_model_has_no_unused_pooler(tiny_model_dir):
+    """DDP with find_unused_parameters=False needs every parameter in the graph."""
+    import torch
+
+    from stance.models.pooling import MeanPoolingForSequenceClassification
+
+    model = MeanPoolingForSequenceClassification.from_encoder(
+        str(tiny_model_dir), id2label=dict(enumerate(LABELS)), label2id={k: i for i, k in enumerate(LABELS)})
+    out = model(input_ids=torch.tensor([[101, 2000, 102]]), attention_mask=torch.tensor([[1, 1, 1]]),
+                labels=torch.tensor([1]))
+    out.loss.backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_unknown_pooling_is_a_config_error(toy_experiment):
+    from stance.config import load_config
+    from stance.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="pooling"):
+        load_config(toy_experiment, ["model.params.pooling=max"])
 
 
 def test_request_text_mode_reads_pairs_and_differs_from_text_mode(tiny_model_dir, statements, tmp_path):

@@ -19,9 +19,10 @@ import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from stance.errors import ModelError
 from stance.labels import label_maps
@@ -49,6 +50,7 @@ class TransformerClassifier(Classifier):
         warmup_ratio: float = 0.1,
         class_weights: bool = False,
         group_by_length: bool = True,
+        pooling: str = "cls",
         logging_steps: int = 10,
         max_steps: int = -1,
         checkpoint_dir: Path | None = None,
@@ -66,6 +68,9 @@ class TransformerClassifier(Classifier):
         self.warmup_ratio = warmup_ratio
         self.class_weights = class_weights
         self.group_by_length = group_by_length
+        if pooling not in POOLINGS:
+            raise ModelError(f"unknown pooling {pooling!r}", hint=f"use one of {', '.join(POOLINGS)}")
+        self.pooling = pooling
         self.logging_steps = logging_steps
         self.max_steps = max_steps
         self.checkpoint_dir = checkpoint_dir
@@ -89,6 +94,12 @@ class TransformerClassifier(Classifier):
             # trust_remote_code=False, said explicitly: left unset, transformers would ask on the
             # terminal whether to run a model folder's own Python code.
             self.tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+            if self.pooling == "mean":
+                from stance.models.pooling import MeanPoolingForSequenceClassification
+
+                self.model = MeanPoolingForSequenceClassification.from_encoder(
+                    source, id2label=id2label, label2id=label2id, use_safetensors=True, trust_remote_code=False)
+                return
             self.model = AutoModelForSequenceClassification.from_pretrained(
                 source,
                 num_labels=len(self.labels),
@@ -304,17 +315,20 @@ class TransformerClassifier(Classifier):
         path.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(path)
         self.tokenizer.save_pretrained(path)
-        self.write_card(path, base_model=self.model_name, max_length=self.max_length)
+        self.write_card(path, base_model=self.model_name, max_length=self.max_length, pooling=self.pooling)
 
     @classmethod
     def load(cls, path: Path) -> TransformerClassifier:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        import stance.models.pooling  # noqa: F401  (registers the mean-pooling model type with the Auto classes)
+
         path = Path(path)
         card = read_card(path)
         if not (path / "model.safetensors").is_file():
             raise ModelError(f"{path} holds no model.safetensors", hint="only safetensors weights are loaded")
-        model = cls(card["labels"], card.get("base_model", "default"), max_length=card.get("max_length", 128))
+        model = cls(card["labels"], card.get("base_model", "default"), max_length=card.get("max_length", 128),
+                    pooling=card.get("pooling", "cls"))
         model.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
         model.model = AutoModelForSequenceClassification.from_pretrained(
             path, use_safetensors=True, trust_remote_code=False).eval()
@@ -345,6 +359,11 @@ def truncated_statements(frame, model_name: str = "default", max_length: int = 1
 
 # ----------------------------------------------------------------------------------------------
 # Fast prediction: batches, padding, precision
+
+#: How the classification head reads the encoder (``model.params.pooling``): ``cls``, the
+#: architecture's own sequence-classification head on the first token; ``mean``, a linear layer on
+#: the mean of the token vectors (:mod:`stance.models.pooling`), what sentence-embedding encoders learnt.
+POOLINGS = ("cls", "mean")
 
 #: Precisions prediction can run in (``predict.precision`` in a config, ``stance predict --precision``).
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
@@ -475,6 +494,7 @@ def quantize_int8(model: Any) -> list[str]:
                 hint="use --precision fp32, or bf16 on a CPU with AMX",
             ) from None
         config = getattr(model, "config", None)
+        config = getattr(config, "encoder", None) or config  # the mean-pooling model nests its encoder's
         wide = getattr(config, "intermediate_size", None) or getattr(config, "hidden_dim", None)
         names = [name for name, module in model.named_modules()
                  if isinstance(module, torch.nn.Linear) and _ENCODER_LAYER.search(name) and module.in_features != wide]
@@ -519,15 +539,31 @@ class _RichProgress:
         return Callback()
 
 
+class TransformerParams(BaseModel):
+    """``model.params`` of the ``transformer`` model (the encoder is ``model.name``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pooling: Literal["cls", "mean"] = Field(
+        "cls",
+        description="cls: the architecture's own classification head on the first token ([CLS]); mean: a linear "
+        "layer on the mean of the token vectors, the representation sentence-embedding encoders such as the "
+        "packaged MiniLM were trained for (configs/default.yaml uses it).",
+    )
+
+
 def _register() -> None:
     from stance.models.base import register_model
 
     @register_model(
         "transformer",
         loader=TransformerClassifier.load,
-        description="Fine-tuned Hugging Face encoder (model.name: default = packaged all-MiniLM-L6-v2).",
+        params=TransformerParams,
+        description="Fine-tuned Hugging Face encoder (model.name: default = packaged all-MiniLM-L6-v2; "
+                    "model.params.pooling: cls or mean).",
     )
     def build_transformer(config) -> TransformerClassifier:
+        params = TransformerParams.model_validate(config.model.params)
         train = config.train
         return TransformerClassifier(
             config.data.labels,
@@ -543,6 +579,7 @@ def _register() -> None:
             group_by_length=train.group_by_length,
             logging_steps=train.logging_steps,
             max_steps=train.max_steps,
+            pooling=params.pooling,
         )
 
 
