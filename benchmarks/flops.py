@@ -31,8 +31,10 @@ TARGET_FRACTION = 0.70
 
 def flops_per_statement(config, lengths: np.ndarray) -> np.ndarray:
     """FLOPs of one forward pass per statement of ``lengths`` tokens (see the module docstring)."""
+    k = config.num_labels
+    config = getattr(config, "encoder", None) or config  # a mean-pooling model nests its encoder's config
     n, h = config.num_hidden_layers, config.hidden_size
-    i, k = config.intermediate_size, config.num_labels
+    i = config.intermediate_size
     lengths = np.asarray(lengths, dtype=np.float64)
     return 2 * n * lengths * (4 * h * h + 2 * h * i) + 4 * n * lengths**2 * h + 2 * h * (h + k)
 
@@ -61,22 +63,24 @@ def main() -> None:
     import torch
     from transformers import AutoConfig, AutoTokenizer
 
+    import stance.models.pooling  # noqa: F401  (registers the mean-pooling model type with AutoConfig)
     from stance.models import TextInputs
     from stance.predict import load_predictor
 
     run, model_note = harness.resolve_run(args.run)
     config = AutoConfig.from_pretrained(run / "model")
+    encoder = getattr(config, "encoder", None) or config
     tokenizer = AutoTokenizer.from_pretrained(run / "model")
     lengths = np.array([len(ids) for ids in tokenizer(harness.corpus_texts()["text"].tolist())["input_ids"]])
     per_statement = float(flops_per_statement(config, lengths).mean())
-    per_token_at_40 = float(flops_per_statement(config, np.array([40]))[0] - 2 * config.hidden_size *
-                            (config.hidden_size + config.num_labels)) / 40
+    per_token_at_40 = float(flops_per_statement(config, np.array([40]))[0] - 2 * encoder.hidden_size *
+                            (encoder.hidden_size + config.num_labels)) / 40
     counting = [{"quantity": "tokens per statement (corpus mean, special tokens included)", "value": lengths.mean()},
                 {"quantity": "MFLOP per token at 40 tokens", "value": per_token_at_40 / 1e6},
                 {"quantity": "MFLOP per statement (corpus mean)", "value": per_statement / 1e6}]
 
     print(f"machine: {harness.machine()}", flush=True)
-    ffn = (64 * int(round(lengths.mean())), config.hidden_size, config.intermediate_size)
+    ffn = (64 * int(round(lengths.mean())), encoder.hidden_size, encoder.intermediate_size)
     rates = []
     for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
         for shape_name, shape in (("2048 × 2048 × 2048", (2048, 2048, 2048)),
@@ -108,8 +112,8 @@ def main() -> None:
                                  "fraction of fp32 ceiling": r["statements/s"] / ceiling})
     counting.append({"quantity": "fp32 ceiling, statements/s (best fp32 matmul / FLOPs per statement)",
                      "value": ceiling})
-    notes = [f"Model: {model_note}; FLOPs counted from its config.json (layers {config.num_hidden_layers}, hidden "
-             f"{config.hidden_size}, feed-forward {config.intermediate_size})."]
+    notes = [f"Model: {model_note}; FLOPs counted from its config.json (layers {encoder.num_hidden_layers}, hidden "
+             f"{encoder.hidden_size}, feed-forward {encoder.intermediate_size})."]
     whole_fp32 = [a for a in achieved if a["prediction"].startswith("stance predict fp32,")]
     if whole_fp32:
         fraction = whole_fp32[0]["fraction of fp32 ceiling"]

@@ -78,6 +78,46 @@ def quick_run() -> Path:
     return run.path
 
 
+def tiny_run() -> Path:
+    """A run folder holding a 2-layer, 32-wide BERT (random weights) with the packaged MiniLM tokenizer.
+
+    Not a model to trust for labels: its point is that a forward pass costs next to nothing, so a
+    million statements stream through the whole ``stance predict`` path (reading, tokenising,
+    batching, writing) in minutes, and what memory that path holds can be measured at that size.
+    Built once and reused from benchmarks/out/tiny-run.txt.
+    """
+    import torch
+    from transformers import AutoTokenizer, BertConfig
+
+    from stance.config import load_config
+    from stance.models.pretrained import packaged_minilm_path
+    from stance.models.transformer import TransformerClassifier
+    from stance.runs import finish_run, new_run, open_run
+
+    record = OUT / "tiny-run.txt"
+    if record.is_file() and (Path(record.read_text().strip()) / "manifest.json").is_file():
+        return open_run(record.read_text().strip()).path
+    from transformers import BertForSequenceClassification
+
+    config = load_config(REPO / "configs" / "default.yaml", ["name=bench-tiny", f"output.dir={OUT / 'runs'}",
+                                                             "model.params.pooling=cls"])
+    run = new_run(config, command="benchmarks/harness.py tiny_run (2-layer random BERT)")
+    tokenizer = AutoTokenizer.from_pretrained(packaged_minilm_path())
+    labels = config.data.labels
+    torch.manual_seed(0)
+    bert = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                      intermediate_size=64, num_labels=len(labels), id2label=dict(enumerate(labels)),
+                      label2id={label: i for i, label in enumerate(labels)})
+    classifier = TransformerClassifier(labels, "tiny-random-bert", max_length=config.input.max_length)
+    classifier.model, classifier.tokenizer = BertForSequenceClassification(bert).eval(), tokenizer
+    classifier.save(run.model_dir)
+    run.update_manifest(note="tiny random BERT, for the streaming-memory benchmark only")
+    run = finish_run(run)
+    OUT.mkdir(parents=True, exist_ok=True)
+    record.write_text(str(run.path))
+    return run.path
+
+
 # ----------------------------------------------------------------------------------------------
 # Inputs
 

@@ -13,6 +13,10 @@ import argparse
 import pandas as pd
 from transformers import pipeline
 
+# A run saved with model.params.pooling: mean has model_type stance_mean_pooling; this import only
+# registers that type with the Auto classes, so that the plain pipeline can load the folder.
+import stance.models.pooling  # noqa: F401
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -9,6 +9,11 @@ the larger file is what streaming promises; the target is under 2 GiB for a mill
 
 ``--precision auto`` takes bf16 where the CPU has native bf16, else int8 (the faster path that
 runs everywhere); the memory figure hardly depends on it.
+
+``--tiny`` streams through a 2-layer, 32-wide random BERT with the same tokenizer instead
+(:func:`harness.tiny_run`): every part of the path but the model's arithmetic, so that a million
+rows take minutes rather than the better part of an hour on two cores. Its labels mean nothing;
+its memory and I/O figures are those of the streaming machinery alone.
 """
 
 from __future__ import annotations
@@ -28,12 +33,17 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=None,
                         help="rows per chunk (default: the run's predict.chunk_size)")
     parser.add_argument("--keep", action="store_true", help="keep the large input and output files")
+    parser.add_argument("--tiny", action="store_true", help="a tiny random model instead (streaming path only)")
     parser.add_argument("--no-readme", action="store_true", help="print only; leave benchmarks/README.md alone")
     args = parser.parse_args()
     from stance.models.transformer import cpu_has_fast_bf16
 
     precision = args.precision if args.precision != "auto" else ("bf16" if cpu_has_fast_bf16() else "int8")
-    run, model_note = harness.resolve_run(args.run)
+    if args.tiny:
+        run, model_note = harness.tiny_run(), "tiny random 2-layer BERT (streaming path only; labels meaningless)"
+        precision = "fp32" if args.precision == "auto" else precision
+    else:
+        run, model_note = harness.resolve_run(args.run)
     print(f"model: {model_note}\nmachine: {harness.machine()}", flush=True)
     rows = []
     for size in [int(s) for s in args.sizes.split(",")]:
@@ -65,7 +75,8 @@ def main() -> None:
         smallest = min(rows, key=lambda r: r["statements"])
         notes.append(f"Peak RSS from {smallest['statements']} to {largest['statements']} statements: "
                      f"{smallest['peak RSS MiB']:.0f} → {largest['peak RSS MiB']:.0f} MiB.")
-    harness.report("predict_stream", [("", rows)], notes, write_readme=not args.no_readme)
+    harness.report("predict_stream-tiny" if args.tiny else "predict_stream", [("", rows)], notes,
+                   write_readme=not args.no_readme)
 
 
 if __name__ == "__main__":

@@ -1001,14 +1001,64 @@ def _attribute_clause(attributor: _Attributor, text: str, masked: str, sentence:
 
 def statements_frame(statements: Sequence[Statement], article: str = "") -> pd.DataFrame:
     """The statements as a table, one row each, in article order."""
-    columns = ["article", "actor", "position", "kind", "speaker", "how", "earlier", "status", "text"]
-    rows = [{"article": article, "actor": s.actor, "position": s.position, "kind": s.kind, "speaker": s.speaker,
+    columns = ["article", "actor", "position", "paragraph", "kind", "speaker", "how", "earlier", "status", "text"]
+    rows = [{"article": article, "actor": s.actor, "position": s.position, "paragraph": s.paragraph, "kind": s.kind,
+             "speaker": s.speaker,
              "how": s.how, "earlier": s.earlier, "status": s.status, "text": s.text} for s in statements]
     return pd.DataFrame(rows, columns=columns)
 
 
 # ----------------------------------------------------------------------------------------------
 # Classification and aggregation
+
+#: The most sentences one statement holds: the guidelines' unit is one to three sentences.
+MAX_STATEMENT_SENTENCES = 3
+
+
+def group_statements(responses: pd.DataFrame, max_sentences: int = MAX_STATEMENT_SENTENCES) -> pd.DataFrame:
+    """Join each government's runs of back-to-back sentences into statements of up to ``max_sentences``.
+
+    The labelling unit is a statement of one to three sentences, and an article often spreads one
+    across several: a decision, then the minister's justification ("The cabinet approved two
+    Patriot batteries. ... 'No German soldier will be involved over Syria,' he said."). Read one
+    sentence at a time, the justification looks like a stance of its own, and being last it would
+    decide the government's overall stance. A run is the same government's response sentences at
+    consecutive positions, all marked earlier or none; anything in between (another speaker,
+    background, a sentence set aside) ends it. A run longer than ``max_sentences`` is cut into
+    statements from its end, so the latest statement is always a full one. Each statement takes the
+    position of its last sentence and the kind, speaker and attribution of its first; ``sentences``
+    counts what it joins.
+    """
+    if responses.empty:
+        return responses.assign(sentences=pd.Series(dtype=int))
+    rows = []
+    for _, group in responses.groupby(["article", "actor"], sort=False):
+        group = group.sort_values("position", kind="stable")
+        run: list[pd.Series] = []
+        for _, row in group.iterrows():
+            previous = run[-1] if run else None
+            if previous is not None and (row["position"] != previous["position"] + 1
+                                         or row["paragraph"] != previous["paragraph"]
+                                         or bool(row["earlier"]) != bool(previous["earlier"])):
+                rows.extend(_join_run(run, max_sentences))
+                run = []
+            run.append(row)
+        rows.extend(_join_run(run, max_sentences))
+    out = pd.DataFrame(rows).sort_values(["position", "actor"], kind="stable").reset_index(drop=True)
+    return out[[*responses.columns, "sentences"]]
+
+
+def _join_run(run: list[pd.Series], max_sentences: int) -> list[dict]:
+    statements = []
+    end = len(run)
+    while end > 0:
+        part = run[max(0, end - max_sentences):end]
+        first, last = part[0], part[-1]
+        statements.append({**first.to_dict(), "position": last["position"], "sentences": len(part),
+                           "text": " ".join(str(row["text"]) for row in part)})
+        end -= len(part)
+    return statements[::-1]
+
 
 def classify_statements(frame: pd.DataFrame, classifier, mode: str = "text", request: str = "") -> pd.DataFrame:
     """``frame`` with ``label``, ``confidence`` and ``p_<label>`` from a trained classifier.
@@ -1092,7 +1142,7 @@ def analyze_text(text: str, name: str = "article", *, gazetteer: Gazetteer | Non
     sentences = article_sentences(article, backend)
     request = detect_request(sentences, gazetteer)
     found = statements_frame(extract_statements(sentences, gazetteer, request, article.year), name)
-    responses = found[found["status"] == "response"].reset_index(drop=True)
+    responses = group_statements(found[found["status"] == "response"].reset_index(drop=True))
     excluded = found[found["status"] != "response"].reset_index(drop=True)
     if classifier is not None:
         responses = classify_statements(responses, classifier, mode, request.phrase if request else "")

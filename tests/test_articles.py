@@ -17,6 +17,7 @@ from stance.articles import (
     detect_request,
     evaluate_articles,
     extract_statements,
+    group_statements,
     load_gazetteer,
     merge_quotes,
     overall_stances,
@@ -278,12 +279,50 @@ def test_a_government_asking_another_is_not_a_response(gazetteer):
 def test_whole_letter_article(gazetteer):
     analysis = analyze_text(LETTER, "letter", gazetteer=gazetteer, backend="rules")
     assert analysis.request.requesters == ("United States",)
-    assert analysis.statements["actor"].tolist() == ["Canada"] * 3 + ["Germany"] * 2
+    # Sentences of one paragraph by one government are one statement (the guidelines' unit).
+    assert analysis.statements["actor"].tolist() == ["Canada"] * 2 + ["Germany"]
+    assert analysis.statements["sentences"].tolist() == [2, 1, 2]
     # Smith speaking, the analysts, and "officials said" about the request (no government named)
     assert analysis.excluded["status"].tolist() == ["unattributed", "requester", "non-government", "non-government"]
     assert analysis.governments["actor"].tolist() == ["Canada", "Germany"]
-    assert analysis.governments["statements"].tolist() == [3, 2]
+    assert analysis.governments["statements"].tolist() == [2, 1]
     assert analysis.governments.loc[0, "evidence"] == "Later, Doe said Canada would send one frigate in April."
+
+
+# ----------------------------------------------------------------------------------------------
+# Statements of up to three sentences
+
+def _sentences(rows):
+    """Response sentences as extract_statements gives them: (actor, position, paragraph, earlier, text)."""
+    return pd.DataFrame([{"article": "a", "actor": actor, "position": position, "paragraph": paragraph,
+                          "kind": "reported", "speaker": "", "how": "", "earlier": earlier, "status": "response",
+                          "text": text} for actor, position, paragraph, earlier, text in rows])
+
+
+def test_a_decision_and_its_justification_in_one_paragraph_are_one_statement():
+    grouped = group_statements(_sentences([
+        ("Germany", 3, 1, False, "The cabinet approved two Patriot batteries."),
+        ("Germany", 4, 1, False, '"No German soldier will fly over Syria," the minister said.')]))
+    assert grouped["text"].tolist() == ['The cabinet approved two Patriot batteries. "No German soldier will fly '
+                                        'over Syria," the minister said.']
+    assert grouped["position"].tolist() == [4] and grouped["sentences"].tolist() == [2]
+
+
+def test_a_new_paragraph_another_speaker_or_an_earlier_mark_starts_a_new_statement():
+    grouped = group_statements(_sentences([
+        ("Canada", 1, 0, False, "Ottawa is studying the letter."),
+        ("Canada", 2, 1, False, "The plan has not changed, she said."),      # new paragraph
+        ("Spain", 3, 1, False, "Madrid ruled it out."),
+        ("Canada", 4, 1, False, "Canada will send trainers instead."),       # Spain came between
+        ("Canada", 5, 1, True, "Canada had initially offered jets."),         # marked earlier
+    ]))
+    assert grouped[grouped["actor"] == "Canada"]["sentences"].tolist() == [1, 1, 1, 1]
+
+
+def test_a_long_run_is_cut_from_its_end_so_the_latest_statement_is_whole():
+    grouped = group_statements(_sentences([("Italy", i, 0, False, f"S{i}.") for i in range(1, 6)]))
+    assert grouped["text"].tolist() == ["S1. S2.", "S3. S4. S5."]
+    assert grouped["position"].tolist() == [2, 5]
 
 
 # ----------------------------------------------------------------------------------------------
