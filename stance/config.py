@@ -79,6 +79,9 @@ class TrainConfig(_Section):
     seed: int = Field(42, description="Seed for weights, dropout and data order.")
     epochs: float = Field(6, gt=0, description="Passes over the training split.")
     learning_rate: float = Field(5e-5, gt=0, description="Peak learning rate (AdamW).")
+    head_learning_rate: float | None = Field(
+        None, gt=0, description="Peak learning rate of the classification head, a freshly initialised layer that "
+        "can learn faster than the pretrained encoder under it; null: learning_rate for every parameter.")
     batch_size: int = Field(16, ge=1, description="Training batch size per device.")
     eval_batch_size: int = Field(64, ge=1, description="Batch size for dev evaluation and prediction.")
     weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay.")

@@ -112,3 +112,27 @@ def test_real_packaged_minilm_trains_predicts_and_reloads(statements, tmp_path):
     assert proba.shape == (2, 3)
     clf.save(tmp_path / "minilm")
     np.testing.assert_array_equal(load_classifier(tmp_path / "minilm").predict_proba(new), proba)
+
+
+def test_head_learning_rate_applies_to_the_head_alone(tiny_model_dir, statements, tmp_path):
+    """The classifier layer gets head_learning_rate; every encoder parameter keeps learning_rate."""
+    from transformers import TrainingArguments
+
+    clf = TransformerClassifier(LABELS, str(tiny_model_dir), learning_rate=1e-5, head_learning_rate=1e-3,
+                                pooling="mean")
+    clf._load_pretrained()
+    optimizer_cls, kwargs = clf._optimizer(TrainingArguments(output_dir=str(tmp_path), weight_decay=0.01))
+    optimizer = optimizer_cls(kwargs.pop("params"), **kwargs)
+    rate = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+    decay = {id(p): group["weight_decay"] for group in optimizer.param_groups for p in group["params"]}
+    head = {name: p for name, p in clf.model.named_parameters() if name.startswith("classifier.")}
+    assert set(head) == {"classifier.weight", "classifier.bias"}
+    assert len(rate) == sum(1 for _ in clf.model.parameters())
+    assert {rate[id(p)] for p in head.values()} == {1e-3}
+    assert {rate[id(p)] for name, p in clf.model.named_parameters() if name not in head} == {1e-5}
+    assert decay[id(head["classifier.weight"])] == 0.01 and decay[id(head["classifier.bias"])] == 0.0
+
+
+def test_training_with_a_head_learning_rate_learns(tiny_model_dir, statements, tmp_path):
+    clf, x, _ = _fit(tiny_model_dir, statements, tmp_path, pooling="mean", head_learning_rate=1e-2)
+    assert np.mean(np.array(clf.predict(x)) == statements["label"].to_numpy()) >= 0.9

@@ -43,6 +43,7 @@ class TransformerClassifier(Classifier):
         *,
         max_length: int = 128,
         learning_rate: float = 5e-5,
+        head_learning_rate: float | None = None,
         epochs: float = 3,
         batch_size: int = 16,
         eval_batch_size: int = 64,
@@ -61,6 +62,7 @@ class TransformerClassifier(Classifier):
         self.model_name = model_name
         self.max_length = max_length
         self.learning_rate = learning_rate
+        self.head_learning_rate = head_learning_rate
         self.epochs = epochs
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
@@ -196,6 +198,7 @@ class TransformerClassifier(Classifier):
             compute_metrics=compute_metrics if has_dev else None,
             compute_loss_func=loss_func,
             callbacks=callbacks,
+            optimizer_cls_and_kwargs=self._optimizer(args) if self.head_learning_rate else None,
         )
         # The Trainer prints every log dict when tqdm is off; the history is kept in history.csv.
         trainer.remove_callback(PrinterCallback)
@@ -216,6 +219,26 @@ class TransformerClassifier(Classifier):
         if self.checkpoint_dir is None:
             shutil.rmtree(work, ignore_errors=True)
         return history
+
+    def _optimizer(self, args) -> tuple[type, dict[str, Any]]:
+        """AdamW as the Trainer builds it (no weight decay on biases and norms), but the head's
+        parameters, everything outside the pretrained ``base_model``, at ``head_learning_rate``."""
+        import torch
+        from transformers import Trainer
+
+        decay = set(Trainer.get_decay_parameter_names(None, self.model))
+        encoder = {id(p) for p in self.model.base_model.parameters()}
+        groups: dict[tuple[bool, bool], list] = {}
+        for name, parameter in self.model.named_parameters():
+            if parameter.requires_grad:
+                groups.setdefault((id(parameter) not in encoder, name in decay), []).append(parameter)
+        param_groups = [
+            {"params": params, "weight_decay": args.weight_decay if decays else 0.0,
+             **({"lr": self.head_learning_rate} if head else {})}
+            for (head, decays), params in sorted(groups.items())
+        ]
+        return torch.optim.AdamW, {"params": param_groups, "lr": self.learning_rate,
+                                   "betas": (args.adam_beta1, args.adam_beta2), "eps": args.adam_epsilon}
 
     def _weighted_loss(self, train_y: Sequence[str]):
         import torch
@@ -570,6 +593,7 @@ def _register() -> None:
             config.model.name,
             max_length=config.input.max_length,
             learning_rate=train.learning_rate,
+            head_learning_rate=train.head_learning_rate,
             epochs=train.epochs,
             batch_size=train.batch_size,
             eval_batch_size=train.eval_batch_size,
