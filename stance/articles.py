@@ -622,6 +622,12 @@ class _Attributor:
             self.context.last_speaker = Speaker(people[0].actors, people[0].text, "person")
             self.context.last_paragraph = paragraph
 
+    def restore(self, context: _Context) -> None:
+        """Go back to an earlier context (a clause split that did not hold): the people learnt since
+        are forgotten, and so is the pattern that matched them."""
+        self.context = context
+        self._people_re = None
+
     def _remember(self, tokens: Sequence[str], actors: tuple[str, ...]) -> None:
         name = " ".join(tokens)
         for key in (name, tokens[-1]):
@@ -945,7 +951,7 @@ def _attribute_sentence(attributor: _Attributor, sentence: Sentence, masked: str
         speakers = [frozenset(st.actor for st in part) for part in parts]
         if all(parts) and len(set(speakers)) == len(speakers):
             return [statement for part in parts for statement in part]
-        attributor.context = saved
+        attributor.restore(saved)
     return _attribute_clause(attributor, sentence.text, masked, sentence, year, requesters)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -274,6 +275,19 @@ def test_background_from_earlier_years_is_set_aside(gazetteer):
 def test_a_government_asking_another_is_not_a_response(gazetteer):
     text = "NATO Secretary-General Jens Stoltenberg called on Hungary to ratify quickly."
     assert attribute(text, gazetteer) == [("NATO", "request")]
+
+
+def test_a_name_learnt_in_a_clause_split_that_is_undone_is_forgotten_cleanly(gazetteer):
+    """A two-clause sentence tried clause by clause and then read whole must not leave a person in
+    the name pattern that the restored context no longer knows (it raised KeyError)."""
+    from stance.articles import _Attributor
+
+    attributor = _Attributor(gazetteer, ())
+    saved = copy.deepcopy(attributor.context)
+    attributor.learn_people("Japan's prime minister, Yasuhiro Nakasone, spoke.")
+    assert attributor._people_mentions("Yasuhiro Nakasone said so.", 0)
+    attributor.restore(saved)
+    assert attributor._people_mentions("Yasuhiro Nakasone said so.", 0) == []
 
 
 def test_whole_letter_article(gazetteer):
