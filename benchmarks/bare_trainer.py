@@ -1,7 +1,8 @@
 """The comparison point for training: a bare transformers ``Trainer`` loop, no toolkit around it.
 
-The same model (the packaged MiniLM), the same train split (``data/splits.json``), the same
-hyperparameters (read from ``configs/default.yaml`` with plain YAML); nothing else: no run folder, no reports, and no dev
+The same model (the packaged MiniLM), the same train split (``data/splits.json``), the same input
+(the statement, or the request and the statement as a pair) and hyperparameters (read from
+``configs/default.yaml`` with plain YAML); nothing else: no run folder, no reports, and no dev
 evaluation or checkpoints unless ``--eval-each-epoch`` asks for what a stance run does in its
 loop (macro-F1 on dev and a checkpoint each epoch, the best one reloaded at the end). Run as a
 process of its own by train_throughput.py; prints one JSON line with the Trainer's own figures.
@@ -59,7 +60,8 @@ def main() -> None:
     else:
         model = AutoModelForSequenceClassification.from_pretrained(
             source, num_labels=len(LABELS), id2label=id2label, label2id=label2id)
-    dataset, dev_dataset = (encode(part, tokenizer, max_length) for part in (train, dev))
+    pairs = config["input"].get("mode") == "request_text"
+    dataset, dev_dataset = (encode(part, tokenizer, max_length, pairs) for part in (train, dev))
     evaluate = "epoch" if args.eval_each_epoch else "no"
     with tempfile.TemporaryDirectory() as work:
         arguments = TrainingArguments(
@@ -80,11 +82,16 @@ def main() -> None:
     print(json.dumps({"examples": len(dataset), "epochs": args.epochs, **result.metrics}))
 
 
-def encode(part: pd.DataFrame, tokenizer, max_length: int) -> datasets.Dataset:
-    dataset = datasets.Dataset.from_dict({"text": part["text"].tolist(),
+def encode(part: pd.DataFrame, tokenizer, max_length: int, pairs: bool) -> datasets.Dataset:
+    """The statements, or (request, statement) pairs as the default config's input mode asks."""
+    dataset = datasets.Dataset.from_dict({"text": part["text"].tolist(), "request": part["request"].tolist(),
                                           "labels": [LABELS.index(label) for label in part["label"]]})
-    return dataset.map(lambda b: tokenizer(b["text"], truncation=True, max_length=max_length), batched=True,
-                       remove_columns=["text"])
+
+    def tokenize(batch):
+        inputs = (batch["request"], batch["text"]) if pairs else (batch["text"],)
+        return tokenizer(*inputs, truncation=True, max_length=max_length)
+
+    return dataset.map(tokenize, batched=True, remove_columns=["text", "request"])
 
 
 def macro_f1(prediction) -> dict[str, float]:

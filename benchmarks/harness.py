@@ -123,24 +123,26 @@ def tiny_run() -> Path:
 
 
 def corpus_texts() -> pd.DataFrame:
-    return pd.read_json(CORPUS, lines=True)[["id", "text"]]
+    return pd.read_json(CORPUS, lines=True)[["id", "text", "request"]]
 
 
 def resampled_input(n: int, seed: int = 0) -> Path:
     """``n`` statements drawn with replacement from the corpus (realistic lengths), as JSONL with
-    ``id`` and ``text``; written in blocks, so a million rows never sit in memory. Reused if present."""
+    ``id``, ``text`` and the ``request`` each answers (for runs that read pairs); written in blocks, so a million rows never sit in memory. Reused if present."""
     path = OUT / "inputs" / f"statements-{n}-seed{seed}.jsonl"
     if path.is_file():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    texts = corpus_texts()["text"].to_numpy()
+    corpus = corpus_texts()
+    texts, requests = corpus["text"].to_numpy(), corpus["request"].to_numpy()
     rng = np.random.default_rng(seed)
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as handle:
         for start in range(0, n, 100_000):
             count = min(100_000, n - start)
+            drawn = rng.integers(0, len(texts), count)
             block = pd.DataFrame({"id": [f"s{i:07d}" for i in range(start, start + count)],
-                                  "text": texts[rng.integers(0, len(texts), count)]})
+                                  "text": texts[drawn], "request": requests[drawn]})
             handle.write(block.to_json(orient="records", lines=True, force_ascii=False))
     os.replace(tmp, path)
     return path
@@ -173,6 +175,13 @@ def measure(command: list[str], label: str) -> Measurement:
     if process.returncode != 0:
         raise SystemExit(f"{label} failed (exit {process.returncode}); see {log}:\n{output[-2000:]}")
     return Measurement(seconds, usage.ru_maxrss / 1024, output)  # ru_maxrss is in KiB on Linux
+
+
+def reads_pairs(run: Path) -> bool:
+    """Whether the run's model reads (request, statement) pairs (input.mode: request_text)."""
+    from stance.runs import open_run
+
+    return open_run(run).config().input.mode == "request_text"
 
 
 def stance_command(*args: str) -> list[str]:

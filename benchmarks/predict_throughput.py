@@ -36,6 +36,7 @@ def main() -> None:
     args = parser.parse_args()
     run, model_note = harness.resolve_run(args.run)
     precisions = args.precisions.split(",")
+    pairs = ["--pairs"] if harness.reads_pairs(run) else []
     print(f"model: {model_note}\nmachine: {harness.machine()}", flush=True)
     rows = []
     for size in [int(s) for s in args.sizes.split(",")]:
@@ -46,7 +47,7 @@ def main() -> None:
         reference = work / f"pipeline-{size}.jsonl"
         timed = harness.measure([sys.executable, str(harness.REPO / "benchmarks" / "pipeline_predict.py"),
                                  str(run / "model"), str(source), str(reference),
-                                 "--batch-size", str(args.pipeline_batch_size)], f"pipeline-{size}")
+                                 "--batch-size", str(args.pipeline_batch_size), *pairs], f"pipeline-{size}")
         pipeline_labels = pd.read_json(reference, lines=True)["prediction"]
         pipeline_rate = size / timed.seconds
         rows.append({"statements": size, "engine": f"transformers pipeline, batch {args.pipeline_batch_size}",
@@ -103,7 +104,9 @@ def test_split_agreement(run, precisions: list[str]) -> list[dict]:
         labels[precision] = pd.Series(classifier.predict(inputs))
         ran[precision] = classifier.precision
     piped = pipeline("text-classification", model=str(run / "model"), device=-1)
-    pipeline_labels = pd.Series([r["label"] for r in piped(test["text"].tolist(), batch_size=32, truncation=True)])
+    texts = ([{"text": r, "text_pair": t} for r, t in zip(test["request"], test["text"], strict=True)]
+             if config.input.mode == "request_text" else test["text"].tolist())
+    pipeline_labels = pd.Series([r["label"] for r in piped(texts, batch_size=32, truncation=True)])
     rows = [{"precision": "fp32 vs transformers pipeline", "statements": len(test),
              "agreement": float((labels["fp32"] == pipeline_labels).mean()) if "fp32" in labels else float("nan")}]
     for precision in precisions:
