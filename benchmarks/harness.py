@@ -57,25 +57,17 @@ def quick_run() -> Path:
     Costs the same per statement as a trained model, so it serves for throughput; built once and
     reused from benchmarks/out/quick-run.txt.
     """
-    from stance.config import load_config
     from stance.models.transformer import TransformerClassifier
-    from stance.runs import finish_run, new_run, open_run
     from stance.seed import set_seed
 
-    record = OUT / "quick-run.txt"
-    if record.is_file() and (Path(record.read_text().strip()) / "manifest.json").is_file():
-        return open_run(record.read_text().strip()).path
-    config = load_config(REPO / "configs" / "default.yaml", ["name=bench-untrained", f"output.dir={OUT / 'runs'}"])
-    run = new_run(config, command="benchmarks/harness.py quick_run (untrained head)")
-    set_seed(0)
-    classifier = TransformerClassifier(config.data.labels, config.model.name, max_length=config.input.max_length)
-    classifier._load_pretrained()  # the pretrained encoder with a new head: no training
-    classifier.save(run.model_dir)
-    run.update_manifest(note="untrained classification head, for throughput benchmarks only")
-    run = finish_run(run)
-    OUT.mkdir(parents=True, exist_ok=True)
-    record.write_text(str(run.path))
-    return run.path
+    def build(config) -> TransformerClassifier:
+        set_seed(0)
+        classifier = TransformerClassifier(config.data.labels, config.model.name, max_length=config.input.max_length)
+        classifier._load_pretrained()  # the pretrained encoder with a new head: no training
+        return classifier
+
+    return _saved_run("quick-run.txt", "bench-untrained", "untrained classification head, for throughput "
+                      "benchmarks only", build)
 
 
 def tiny_run() -> Path:
@@ -84,34 +76,42 @@ def tiny_run() -> Path:
     Not a model to trust for labels: its point is that a forward pass costs next to nothing, so a
     million statements stream through the whole ``stance predict`` path (reading, tokenising,
     batching, writing) in minutes, and what memory that path holds can be measured at that size.
-    Built once and reused from benchmarks/out/tiny-run.txt.
+    It reads the statement alone. Built once and reused from benchmarks/out/tiny-run.txt.
     """
     import torch
-    from transformers import AutoTokenizer, BertConfig
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
-    from stance.config import load_config
     from stance.models.pretrained import packaged_minilm_path
     from stance.models.transformer import TransformerClassifier
+
+    def build(config) -> TransformerClassifier:
+        labels = config.data.labels
+        torch.manual_seed(0)
+        tokenizer = AutoTokenizer.from_pretrained(packaged_minilm_path())
+        bert = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                          intermediate_size=64, num_labels=len(labels), id2label=dict(enumerate(labels)),
+                          label2id={label: i for i, label in enumerate(labels)})
+        classifier = TransformerClassifier(labels, "tiny-random-bert", max_length=config.input.max_length)
+        classifier.model, classifier.tokenizer = BertForSequenceClassification(bert).eval(), tokenizer
+        return classifier
+
+    return _saved_run("tiny-run.txt", "bench-tiny", "tiny random BERT, for the streaming-memory benchmark only",
+                      build, ["input.mode=text", "input.max_length=128"])
+
+
+def _saved_run(record_name: str, name: str, note: str, build, overrides: list[str] | tuple = ()) -> Path:
+    """The run recorded in benchmarks/out/RECORD_NAME, or a new one holding ``build(config)``'s model
+    (``config``: configs/default.yaml named ``name``, with ``overrides``), recorded there."""
+    from stance.config import load_config
     from stance.runs import finish_run, new_run, open_run
 
-    record = OUT / "tiny-run.txt"
+    record = OUT / record_name
     if record.is_file() and (Path(record.read_text().strip()) / "manifest.json").is_file():
         return open_run(record.read_text().strip()).path
-    from transformers import BertForSequenceClassification
-
-    config = load_config(REPO / "configs" / "default.yaml", ["name=bench-tiny", f"output.dir={OUT / 'runs'}",
-                                                             "model.params.pooling=cls"])
-    run = new_run(config, command="benchmarks/harness.py tiny_run (2-layer random BERT)")
-    tokenizer = AutoTokenizer.from_pretrained(packaged_minilm_path())
-    labels = config.data.labels
-    torch.manual_seed(0)
-    bert = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                      intermediate_size=64, num_labels=len(labels), id2label=dict(enumerate(labels)),
-                      label2id={label: i for i, label in enumerate(labels)})
-    classifier = TransformerClassifier(labels, "tiny-random-bert", max_length=config.input.max_length)
-    classifier.model, classifier.tokenizer = BertForSequenceClassification(bert).eval(), tokenizer
-    classifier.save(run.model_dir)
-    run.update_manifest(note="tiny random BERT, for the streaming-memory benchmark only")
+    config = load_config(REPO / "configs" / "default.yaml", [f"name={name}", f"output.dir={OUT / 'runs'}", *overrides])
+    run = new_run(config, command=f"benchmarks/harness.py ({note})")
+    build(config).save(run.model_dir)
+    run.update_manifest(note=note)
     run = finish_run(run)
     OUT.mkdir(parents=True, exist_ok=True)
     record.write_text(str(run.path))
