@@ -60,10 +60,11 @@ class MeanPoolingForSequenceClassification(PreTrainedModel):
         self.post_init()
 
     @classmethod
-    def from_encoder(cls, source: str, *, id2label: dict[int, str], label2id: dict[str, int],
-                     **load_kwargs: Any) -> MeanPoolingForSequenceClassification:
-        """A new head (seeded by the caller's ``set_seed``) on the pretrained encoder at ``source``."""
-        encoder = AutoModel.from_pretrained(source, **load_kwargs)
+    def from_encoder(cls, source: str, *, id2label: dict[int, str],
+                     label2id: dict[str, int]) -> MeanPoolingForSequenceClassification:
+        """A new head (seeded by the caller's ``set_seed``) on the pretrained encoder at ``source``
+        (safetensors weights only; no code from the folder is run)."""
+        encoder = AutoModel.from_pretrained(source, use_safetensors=True, trust_remote_code=False)
         config = MeanPoolingConfig(encoder=encoder.config.to_dict(), num_labels=len(id2label),
                                    id2label=id2label, label2id=label2id)
         model = cls(config)

@@ -100,7 +100,7 @@ class TransformerClassifier(Classifier):
                 from stance.models.pooling import MeanPoolingForSequenceClassification
 
                 self.model = MeanPoolingForSequenceClassification.from_encoder(
-                    source, id2label=id2label, label2id=label2id, use_safetensors=True, trust_remote_code=False)
+                    source, id2label=id2label, label2id=label2id)
                 return
             self.model = AutoModelForSequenceClassification.from_pretrained(
                 source,
