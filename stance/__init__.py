@@ -5,7 +5,8 @@ The public API, importable without the CLI::
     import stance
     config = stance.load_config("configs/default.yaml", ["train.epochs=2"])
     run, evaluation = stance.run_experiment(config)
-    stance.predict_texts(run.path, ["Ottawa said its plans to withdraw the jets have not changed."])
+    stance.predict_texts(run.path, ["Ottawa said its plans to withdraw the jets have not changed."],
+                         requests=["more military contributions against ISIS"])
 
 Names are imported lazily so that ``stance --help`` does not pay for torch.
 """
