@@ -19,7 +19,7 @@ import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -386,7 +386,8 @@ def truncated_statements(frame, model_name: str = "default", max_length: int = 1
 #: How the classification head reads the encoder (``model.params.pooling``): ``cls``, the
 #: architecture's own sequence-classification head on the first token; ``mean``, a linear layer on
 #: the mean of the token vectors (:mod:`stance.models.pooling`), what sentence-embedding encoders learnt.
-POOLINGS = ("cls", "mean")
+Pooling = Literal["cls", "mean"]
+POOLINGS: tuple[str, ...] = get_args(Pooling)
 
 #: Precisions prediction can run in (``predict.precision`` in a config, ``stance predict --precision``).
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
@@ -567,7 +568,7 @@ class TransformerParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    pooling: Literal["cls", "mean"] = Field(
+    pooling: Pooling = Field(
         "cls",
         description="cls: the architecture's own classification head on the first token ([CLS]); mean: a linear "
         "layer on the mean of the token vectors, the representation sentence-embedding encoders such as the "
