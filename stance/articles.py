@@ -1008,9 +1008,9 @@ def _attribute_clause(attributor: _Attributor, text: str, masked: str, sentence:
 def statements_frame(statements: Sequence[Statement], article: str = "") -> pd.DataFrame:
     """The statements as a table, one row each, in article order."""
     columns = ["article", "actor", "position", "paragraph", "kind", "speaker", "how", "earlier", "status", "text"]
-    rows = [{"article": article, "actor": s.actor, "position": s.position, "paragraph": s.paragraph, "kind": s.kind,
-             "speaker": s.speaker,
-             "how": s.how, "earlier": s.earlier, "status": s.status, "text": s.text} for s in statements]
+    rows = [{"article": article, "actor": s.actor, "position": s.position, "paragraph": s.paragraph,
+             "kind": s.kind, "speaker": s.speaker, "how": s.how, "earlier": s.earlier, "status": s.status,
+             "text": s.text} for s in statements]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -1029,8 +1029,9 @@ def group_statements(responses: pd.DataFrame, max_sentences: int = MAX_STATEMENT
     Patriot batteries. ... 'No German soldier will be involved over Syria,' he said."). Read one
     sentence at a time, the justification looks like a stance of its own, and being last it would
     decide the government's overall stance. A run is the same government's response sentences at
-    consecutive positions, all marked earlier or none; anything in between (another speaker,
-    background, a sentence set aside) ends it. A run longer than ``max_sentences`` is cut into
+    consecutive positions in one paragraph (a news paragraph is the reporter's own unit; a new one
+    often brings a new speaker or a later development), all marked earlier or none; anything in
+    between (another speaker, background, a sentence set aside) ends it. A run longer than ``max_sentences`` is cut into
     statements from its end, so the latest statement is always a full one. Each statement takes the
     position of its last sentence and the kind, speaker and attribution of its first; ``sentences``
     counts what it joins.
