@@ -59,6 +59,8 @@ def main() -> None:
     parser.add_argument("--run", help="run whose model to count and time (default as for predict_throughput.py)")
     parser.add_argument("--statements", type=int, default=2000, help="statements predicted in process")
     parser.add_argument("--no-readme", action="store_true", help="print only; leave benchmarks/README.md alone")
+    parser.add_argument("--block", default="flops", help="README block to rewrite (another machine's figures go "
+                        "in a block of their own, e.g. flops-avx2)")
     args = parser.parse_args()
     import torch
     from transformers import AutoConfig, AutoTokenizer
@@ -107,7 +109,7 @@ def main() -> None:
     achieved = [{"prediction": f"fp32 in process ({args.statements} statements, model and tokenizer only)",
                  "statements/s": in_process, "GFLOP/s": in_process * sample_flops / 1e9,
                  "fraction of fp32 ceiling": in_process / (peak * 1e9 / sample_flops)}]
-    throughput = harness.read_results("predict_throughput")
+    throughput = harness.read_results(args.block.replace("flops", "predict_throughput", 1))
     if throughput:
         rows = throughput["sections"][0][1]
         smallest = min(r["statements"] for r in rows)
@@ -128,7 +130,7 @@ def main() -> None:
                      f"{fraction:.1%} ({'met' if fraction >= TARGET_FRACTION else 'missed'}).")
     else:
         notes.append("Run predict_throughput.py first for the whole-process fractions.")
-    harness.report("flops", [("counting", counting), ("matmul on this machine", rates),
+    harness.report(args.block, [("counting", counting), ("matmul on this machine", rates),
                              ("prediction against the ceiling", achieved)],
                    notes, write_readme=not args.no_readme)
 

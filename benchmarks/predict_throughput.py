@@ -33,6 +33,8 @@ def main() -> None:
     parser.add_argument("--precisions", default="fp32,bf16,int8")
     parser.add_argument("--pipeline-batch-size", type=int, default=32)
     parser.add_argument("--no-readme", action="store_true", help="print only; leave benchmarks/README.md alone")
+    parser.add_argument("--block", default="predict_throughput", help="README block to rewrite (another machine's figures go "
+                        "in a block of their own, e.g. predict_throughput-avx2)")
     args = parser.parse_args()
     run, model_note = harness.resolve_run(args.run)
     precisions = args.precisions.split(",")
@@ -76,7 +78,7 @@ def main() -> None:
                   f"peak RSS {timed.peak_rss_mib:.0f} MiB", flush=True)
     agreement = test_split_agreement(run, precisions)
     notes = [f"Model: {model_note}.", *targets(rows, agreement)]
-    harness.report("predict_throughput", [("throughput, whole process", rows),
+    harness.report(args.block, [("throughput, whole process", rows),
                                           ("label agreement with fp32 on the test split", agreement)],
                    notes, write_readme=not args.no_readme)
 
