@@ -90,7 +90,11 @@ def main() -> None:
     print(f"machine: {harness.machine()}", flush=True)
     ffn = (64 * int(round(lengths.mean())), encoder.hidden_size, encoder.intermediate_size)
     rates = []
-    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+    from stance.models.transformer import cpu_has_fast_bf16
+
+    # Without native bf16 (no AMX or AVX-512 BF16) torch emulates it, minutes per matmul: skipped.
+    dtypes = [("fp32", torch.float32)] + ([("bf16", torch.bfloat16)] if cpu_has_fast_bf16() else [])
+    for name, dtype in dtypes:
         for shape_name, shape in (("2048 × 2048 × 2048", (2048, 2048, 2048)),
                                   (f"feed-forward {ffn[0]} × {ffn[1]} × {ffn[2]}", ffn)):
             rates.append({"dtype": name, "matmul": shape_name, "GFLOP/s": matmul_gflops(*shape, dtype)})

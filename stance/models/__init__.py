@@ -1,7 +1,7 @@
 """Classifiers behind one interface and a registry: ``model.type`` in a config names one.
 
 Registered: ``transformer`` (fine-tuned encoder) and the baselines ``majority``, ``keyword``,
-``tfidf_logreg`` and ``embedding_logreg``. A new model is a :class:`Classifier` subclass plus a
+``tfidf_logreg`` and ``embedding_logreg``; ``seed_ensemble`` averages one member per seed. A new model is a :class:`Classifier` subclass plus a
 builder decorated with :func:`register_model`.
 """
 
@@ -12,6 +12,7 @@ from pathlib import Path
 from stance.errors import ModelError
 from stance.models import baselines as _baselines  # noqa: F401  (registers the baselines)
 from stance.models import transformer as _transformer  # noqa: F401  (registers the transformer)
+from stance.models import ensemble as _ensemble  # noqa: F401  (registers seed_ensemble)
 from stance.models.base import MODELS, Classifier, TextInputs, read_card, register_model
 
 
