@@ -36,7 +36,7 @@ test: $(STAMP)
 # The README's results table: every shipped experiment config (the transformer configs and the
 # baselines) on the shipped split, each a fresh run in $(RESULTS), then one leaderboard over them.
 RESULTS ?= experiments/results
-SHIPPED := configs/default.yaml configs/text_only.yaml $(sort $(wildcard configs/baselines/*.yaml))
+SHIPPED := configs/default.yaml configs/text_only.yaml configs/ensemble.yaml $(sort $(wildcard configs/baselines/*.yaml))
 
 results: $(STAMP)
 	@for config in $(SHIPPED); do \

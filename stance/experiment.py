@@ -101,11 +101,12 @@ def fit(config: ExperimentConfig, parts: dict[str, pd.DataFrame], run: Run | Non
 
         torch.set_num_threads(config.train.threads)
     classifier = build_classifier(config)
+    if hasattr(classifier, "progress"):  # the transformer and the ensemble report epochs as they go
+        classifier.progress = progress
     # Only the transformer checkpoints; baselines have nothing to resume.
     if run is not None and hasattr(classifier, "checkpoint_dir"):
         classifier.checkpoint_dir = run.checkpoint_dir
         classifier.resume_from = resume_from
-        classifier.progress = progress
     mode, labels = config.input.mode, config.data.labels
     for name in ("train", "dev"):
         missing = sorted(set(labels) - set(parts[name]["label"]))

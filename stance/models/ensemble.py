@@ -75,7 +75,11 @@ class SeedEnsemble(Classifier):
         if self.build_member is None:
             raise ModelError("this ensemble was loaded, not built: it cannot be trained again")
         self.members, history = [], []
-        for member_seed in self.seeds:
+        for number, member_seed in enumerate(self.seeds, start=1):
+            if self.progress:
+                from rich.console import Console
+
+                Console().print(f"member {number} of {len(self.seeds)}: seed {member_seed}")
             member = self.build_member()
             if hasattr(member, "progress"):
                 member.progress = self.progress
