@@ -340,7 +340,8 @@ def _check_unique_ids(path: Path, shards: list[tuple[np.ndarray, np.ndarray]]) -
 
 
 def _device_name(classifier: Classifier) -> str:
-    model = getattr(classifier, "model", None)
+    members = getattr(classifier, "members", None)  # an ensemble runs where its members run
+    model = getattr(members[0] if members else classifier, "model", None)
     try:
         return str(next(model.parameters()).device)
     except (AttributeError, StopIteration, TypeError):

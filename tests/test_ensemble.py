@@ -62,6 +62,7 @@ def test_stance_run_trains_evaluates_and_predicts_with_an_ensemble(toy_experimen
     assert (run.path / "reports" / "test" / "predictions.csv").is_file()
     model = load_classifier(run.model_dir)
     assert [m.pooling for m in model.members] == ["mean", "mean"]
-    assert model.prepare_inference("fp32") == "fp32"
+    assert model.prepare_inference("int8") == "int8" and model.precision == "int8"
+    assert all(member.precision == "int8" for member in model.members)
     proba = model.predict_proba(TextInputs.from_frame(statements))
     assert proba.shape == (len(statements), 3) and np.allclose(proba.sum(axis=1), 1)

@@ -110,6 +110,11 @@ class SeedEnsemble(Classifier):
             warnings.warn(message.message, message.category, stacklevel=2)
         return used
 
+    @property
+    def precision(self) -> str:
+        """The precision the members predict in (what :meth:`prepare_inference` set)."""
+        return getattr(self.members[0], "precision", "fp32") if self.members else "fp32"
+
     def count_truncated(self, x: TextInputs) -> int | None:
         self._check_fitted()
         return self.members[0].count_truncated(x)
