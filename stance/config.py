@@ -82,6 +82,10 @@ class TrainConfig(_Section):
     head_learning_rate: float | None = Field(
         None, gt=0, description="Peak learning rate of the classification head, a freshly initialised layer that "
         "can learn faster than the pretrained encoder under it; null: learning_rate for every parameter.")
+    head_init: Literal["random", "linear_probe"] = Field(
+        "random", description="How the classification layer starts: random (the architecture's initialisation) or "
+        "linear_probe (LP-FT: first fitted alone, as a logistic regression on the frozen encoder's features, "
+        "then everything is fine-tuned).")
     batch_size: int = Field(16, ge=1, description="Training batch size per device.")
     eval_batch_size: int = Field(64, ge=1, description="Batch size for dev evaluation and prediction.")
     weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay.")

@@ -136,3 +136,43 @@ def test_head_learning_rate_applies_to_the_head_alone(tiny_model_dir, statements
 def test_training_with_a_head_learning_rate_learns(tiny_model_dir, statements, tmp_path):
     clf, x, _ = _fit(tiny_model_dir, statements, tmp_path, pooling="mean", head_learning_rate=1e-2)
     assert np.mean(np.array(clf.predict(x)) == statements["label"].to_numpy()) >= 0.9
+
+
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_linear_probe_head_is_the_logistic_regression_on_frozen_features(tiny_model_dir, statements, pooling):
+    """LP-FT's first step: before any fine-tuning the model's logits are exactly the decision function
+    of a logistic regression fitted on the pretrained encoder's pooled features."""
+    from sklearn.linear_model import LogisticRegression
+
+    clf = TransformerClassifier(LABELS, str(tiny_model_dir), pooling=pooling, head_init="linear_probe")
+    clf._load_pretrained()
+    x, y = TextInputs.from_frame(statements, "text"), statements["label"].tolist()
+    encoder_before = {k: v.clone() for k, v in clf.model.base_model.state_dict().items()}
+    clf._linear_probe(x, y)
+    features = clf.head_features(x)
+    targets = np.array([LABELS.index(label) for label in y])
+    probe = LogisticRegression(max_iter=5000).fit(features, targets)
+    clf.model.eval()  # a freshly built mean-pooling model starts in training mode (dropout on)
+    logits = np.log(clf.predict_proba(x))  # log-softmax: equal to the logits up to a per-row constant
+    expected = probe.decision_function(features)
+    np.testing.assert_allclose(logits - logits.mean(axis=1, keepdims=True),
+                               expected - expected.mean(axis=1, keepdims=True), atol=1e-4)
+    assert all(np.array_equal(v, clf.model.base_model.state_dict()[k]) for k, v in encoder_before.items())
+
+
+def test_linear_probe_then_fine_tune_learns_and_config_checks_the_name(tiny_model_dir, statements, toy_experiment):
+    # A random tiny encoder's features hardly vary, so its probe is near zero and learning starts slowly:
+    # what matters here is that fine-tuning after the probe moves the encoder and beats chance (1/3).
+    clf = TransformerClassifier(LABELS, str(tiny_model_dir), head_init="linear_probe")
+    clf._load_pretrained()
+    before = {k: v.clone() for k, v in clf.model.base_model.state_dict().items()}
+    clf, x, _ = _fit(tiny_model_dir, statements, None, head_init="linear_probe")
+    assert np.mean(np.array(clf.predict(x)) == statements["label"].to_numpy()) >= 0.5
+    assert any(not np.array_equal(v, clf.model.base_model.state_dict()[k]) for k, v in before.items())
+    with pytest.raises(Exception, match="head_init"):
+        TransformerClassifier(LABELS, str(tiny_model_dir), head_init="zeros")
+    from stance.config import load_config
+    from stance.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="head_init"):
+        load_config(toy_experiment, overrides=["train.head_init=zeros"])

@@ -44,6 +44,7 @@ class TransformerClassifier(Classifier):
         max_length: int = 128,
         learning_rate: float = 5e-5,
         head_learning_rate: float | None = None,
+        head_init: str = "random",
         epochs: float = 3,
         batch_size: int = 16,
         eval_batch_size: int = 64,
@@ -63,6 +64,9 @@ class TransformerClassifier(Classifier):
         self.max_length = max_length
         self.learning_rate = learning_rate
         self.head_learning_rate = head_learning_rate
+        if head_init not in HEAD_INITS:
+            raise ModelError(f"unknown head_init {head_init!r}", hint=f"use one of {', '.join(HEAD_INITS)}")
+        self.head_init = head_init
         self.epochs = epochs
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
@@ -143,6 +147,8 @@ class TransformerClassifier(Classifier):
 
         set_seed(seed)
         self._load_pretrained()
+        if self.head_init == "linear_probe":
+            self._linear_probe(train_x, train_y)
         train_ds = self._encode(train_x, train_y)
         dev_ds = self._encode(dev_x, dev_y) if dev_x is not None and dev_y is not None else None
         work = self.checkpoint_dir or Path(tempfile.mkdtemp(prefix="stance-ckpt-"))
@@ -297,15 +303,23 @@ class TransformerClassifier(Classifier):
         if self.model is None:
             raise ModelError("the transformer has not been trained or loaded")
         batch_size = batch_size or self.eval_batch_size
-        device = next(self.model.parameters()).device
         if len(x) == 0:
             return np.zeros((0, len(self.labels)), dtype=np.float64)
+        out = np.zeros((len(x), len(self.labels)), dtype=np.float64)
+        for index, logits in self._forward(x, batch_size):
+            out[index] = torch.softmax(logits.double(), dim=-1).cpu().numpy()
+        return out
+
+    def _forward(self, x: TextInputs, batch_size: int):
+        """Yield ``(row indices, logits)`` batch by batch, for every input of ``x``."""
+        import torch
+
+        device = next(self.model.parameters()).device
         pairs = (x.requests, x.texts) if x.requests is not None else (x.texts,)
         # One tokenizer call for everything (the fast tokenizer spreads it over threads); then
         # batches of similar token counts, each padded only to its longest, waste little arithmetic.
         encoded = self.tokenizer(*pairs, truncation=True, max_length=self.max_length)
         lengths = np.array([len(ids) for ids in encoded["input_ids"]])
-        out = np.zeros((len(x), len(self.labels)), dtype=np.float64)
         with torch.inference_mode(), self._autocast(device):
             for index in token_batches(lengths, batch_size, self.max_tokens):
                 batch = pad_batch(encoded, index, self.tokenizer)
@@ -313,9 +327,43 @@ class TransformerClassifier(Classifier):
                     # No padding (common once batches are sorted by length): without a mask the model
                     # skips building one and attention takes its unmasked kernel.
                     del batch["attention_mask"]
-                logits = self.model(**{k: v.to(device) for k, v in batch.items()}).logits
-                out[index] = torch.softmax(logits.double(), dim=-1).cpu().numpy()
-        return out
+                yield index, self.model(**{k: v.to(device) for k, v in batch.items()}).logits
+
+    def head_features(self, x: TextInputs) -> np.ndarray:
+        """What the classification layer reads for each input (the pooled vector), in the current weights."""
+        if self.model is None:
+            raise ModelError("the transformer has not been trained or loaded")
+        captured: list = []
+        hook = self.model.classifier.register_forward_pre_hook(lambda module, args: captured.append(args[0]))
+        was_training = self.model.training
+        self.model.eval()  # no dropout: the features the layer would see at prediction time
+        try:
+            features = np.zeros((len(x), self.model.classifier.in_features), dtype=np.float32)
+            for index, _ in self._forward(x, self.eval_batch_size):
+                features[index] = captured.pop().float().cpu().numpy()
+        finally:
+            hook.remove()
+            self.model.train(was_training)
+        return features
+
+    def _linear_probe(self, train_x: TextInputs, train_y: Sequence[str]) -> None:
+        """LP-FT's first step (Kumar et al., 2022): fit the classification layer alone, as a logistic
+        regression on the frozen pretrained encoder's pooled features, so that fine-tuning starts from
+        a head that already fits instead of a random one whose early gradients reshape the encoder."""
+        import torch
+        from sklearn.linear_model import LogisticRegression
+
+        _, label2id = label_maps(self.labels)
+        targets = np.array([label2id[label] for label in train_y])
+        probe = LogisticRegression(max_iter=5000).fit(self.head_features(train_x), targets)
+        weight = np.zeros((len(self.labels), probe.coef_.shape[1]), dtype=np.float32)
+        bias = np.zeros(len(self.labels), dtype=np.float32)
+        # sklearn orders its rows by the classes it saw (all of them, on any real split).
+        weight[probe.classes_] = probe.coef_
+        bias[probe.classes_] = probe.intercept_
+        with torch.no_grad():
+            self.model.classifier.weight.copy_(torch.from_numpy(weight))
+            self.model.classifier.bias.copy_(torch.from_numpy(bias))
 
     def _autocast(self, device):
         import torch
@@ -388,6 +436,10 @@ def truncated_statements(frame, model_name: str = "default", max_length: int = 1
 #: the mean of the token vectors (:mod:`stance.models.pooling`), what sentence-embedding encoders learnt.
 Pooling = Literal["cls", "mean"]
 POOLINGS: tuple[str, ...] = get_args(Pooling)
+
+#: How the classification layer starts fine-tuning (``train.head_init``): ``random``, the architecture's
+#: own initialisation; ``linear_probe``, fitted first on the frozen encoder's features (LP-FT).
+HEAD_INITS: tuple[str, ...] = ("random", "linear_probe")
 
 #: Precisions prediction can run in (``predict.precision`` in a config, ``stance predict --precision``).
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
@@ -572,7 +624,7 @@ class TransformerParams(BaseModel):
         "cls",
         description="cls: the architecture's own classification head on the first token ([CLS]); mean: a linear "
         "layer on the mean of the token vectors, the representation sentence-embedding encoders such as the "
-        "packaged MiniLM were trained for (configs/default.yaml uses it).",
+        "packaged MiniLM were trained for (tried in configs/sweeps/pooling.yaml; the default keeps cls).",
     )
 
 
@@ -595,6 +647,7 @@ def _register() -> None:
             max_length=config.input.max_length,
             learning_rate=train.learning_rate,
             head_learning_rate=train.head_learning_rate,
+            head_init=train.head_init,
             epochs=train.epochs,
             batch_size=train.batch_size,
             eval_batch_size=train.eval_batch_size,
