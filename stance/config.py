@@ -129,9 +129,9 @@ class PredictConfig(_Section):
 
     precision: Literal["fp32", "bf16", "fp16", "int8"] = Field(
         "fp32",
-        description="fp32: exact. bf16: autocast, on CPUs with AMX or AVX-512 BF16 and on GPUs. fp16: autocast, GPUs "
-        "only. int8: dynamic int8 quantisation of the encoder's linear layers, CPUs only. Where the hardware does "
-        "not run a precision well, prediction warns and uses fp32.",
+        description="fp32: exact. bf16: the model cast to bfloat16, on CPUs with AMX or AVX-512 BF16 and on GPUs. "
+        "fp16: cast to float16, GPUs only. int8: dynamic int8 quantisation of the encoder's linear layers, CPUs "
+        "only. Where the hardware does not run a precision well, prediction warns and uses fp32.",
     )
     batch_size: int | None = Field(None, ge=1, description="Statements per forward pass; null: train.eval_batch_size.")
     max_tokens: int | None = Field(

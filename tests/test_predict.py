@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from conftest import LABELS, toy_frame
 from stance.cli import app
 from stance.config import PredictConfig
 from stance.data import read_table_chunks
-from stance.errors import DataError, StanceError
+from stance.errors import DataError, ModelError, StanceError
 from stance.models import TextInputs
 from stance.models import transformer as transformer_module
 from stance.models.transformer import PRECISIONS, PrecisionWarning, pad_batch, quantize_int8, token_batches
@@ -155,7 +156,7 @@ def test_bf16_falls_back_to_fp32_with_a_warning_on_a_cpu_without_native_bf16(run
         assert load_predictor(run_dir, precision="fp16")[0].precision == "fp32"
 
 
-def test_bf16_autocast_runs_where_the_cpu_has_amx(run_dir, monkeypatch):
+def test_bf16_casts_the_model_where_the_cpu_has_amx(run_dir, monkeypatch):
     monkeypatch.setattr(transformer_module, "cpu_flags", lambda: {"avx512f", "amx_tile", "amx_bf16"})
     texts = TextInputs(_inputs()["text"].tolist())
     with warnings.catch_warnings():
@@ -165,6 +166,9 @@ def test_bf16_autocast_runs_where_the_cpu_has_amx(run_dir, monkeypatch):
     fp32 = load_predictor(run_dir)[0].predict_proba(texts)
     bf16 = classifier.predict_proba(texts)
     assert not np.array_equal(bf16, fp32) and np.abs(bf16 - fp32).max() < 0.05
+    assert {p.dtype for p in classifier.model.parameters()} == {torch.bfloat16}
+    with pytest.raises(ModelError, match="converted to bf16"):
+        classifier.prepare_inference("fp32")
 
 
 def test_cpu_has_fast_bf16_reads_the_cpu_flags(monkeypatch):
