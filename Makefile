@@ -44,6 +44,14 @@ results: $(STAMP)
 	  $(BIN)/stance run $$config --set output.dir=$(RESULTS) --set evaluate.baselines=[] || exit 1; \
 	done
 	$(BIN)/stance report leaderboard $(RESULTS) --output $(RESULTS)/leaderboard
+	@# The second test set (data/heldout.jsonl): every run of $(RESULTS) evaluated on it, then its leaderboard.
+	@for run in $(RESULTS)/*/; do \
+	  case $$run in *-sweep-*|*.incomplete/) continue;; esac; \
+	  test -d $$run/model || continue; \
+	  echo "== stance evaluate $$run --data data/heldout.jsonl"; \
+	  $(BIN)/stance evaluate $$run --data data/heldout.jsonl > /dev/null || exit 1; \
+	done
+	$(BIN)/stance report leaderboard $(RESULTS) --split heldout --output $(RESULTS)/leaderboard-heldout
 
 lock: $(STAMP)
 	@{ echo "# Exact versions of everything stance installs (Python 3.11, Linux x86_64), used as pip constraints"; \

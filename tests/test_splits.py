@@ -60,3 +60,18 @@ def test_shipped_corpus_split_has_no_leakage():
     split = load_split(REPO / "data/splits.json")
     report = check_leakage(frame, split.assign(frame))
     assert report.ok, report.near_duplicates.head()
+
+
+def test_shipped_heldout_set_shares_no_episode_id_or_near_copy_with_the_corpus():
+    """data/heldout.jsonl is a second test set: no episode, id or near-duplicate text in common with
+    any split of the corpus (TF-IDF cosine < 0.7, stricter than the 0.9 of `stance data check`)."""
+    import pandas as pd
+
+    frame = load_statements(REPO / "data/statements.jsonl")
+    heldout = load_statements(REPO / "data/heldout.jsonl")
+    assert not set(frame["episode"]) & set(heldout["episode"])
+    assert not set(frame["id"]) & set(heldout["id"])
+    both = pd.concat([frame, heldout], ignore_index=True)
+    assigned = list(load_split(REPO / "data/splits.json").assign(frame)) + ["heldout"] * len(heldout)
+    report = check_leakage(both, assigned, threshold=0.7)
+    assert report.ok, report.near_duplicates.head()
