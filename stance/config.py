@@ -183,6 +183,10 @@ class ExperimentConfig(_Section):
             entry.params.model_validate(self.model.params)
         except ValidationError as err:
             raise ValueError(_describe_errors(err, entry.params, prefix="model.params")) from None
+        if not entry.uses_train_seed and (self.seeds or "train.seed" in (self.sweep or {})):
+            raise ValueError(f"model.type {self.model.type!r} takes its seeds from model.params, not train.seed: "
+                             "a seeds sweep over it would train the same model once per seed; vary "
+                             "model.params.seeds instead")
         return self
 
     def dump(self) -> dict[str, Any]:

@@ -66,3 +66,11 @@ def test_stance_run_trains_evaluates_and_predicts_with_an_ensemble(toy_experimen
     assert all(member.precision == "int8" for member in model.members)
     proba = model.predict_proba(TextInputs.from_frame(statements))
     assert proba.shape == (len(statements), 3) and np.allclose(proba.sum(axis=1), 1)
+
+
+@pytest.mark.parametrize("sweep", ["seeds=[1,2]", "sweep={train.seed: [1, 2]}"])
+def test_a_seeds_sweep_over_an_ensemble_is_refused(toy_experiment, sweep):
+    """Members take model.params.seeds; train.seed changes nothing, so the runs would be identical."""
+    with pytest.raises(ConfigError, match="vary model.params.seeds"):
+        _config(toy_experiment, "model.params.seeds=[1,2]", sweep)
+    _config(toy_experiment, "model.params.seeds=[1,2]", "sweep={train.learning_rate: [1.0e-3, 2.0e-3]}")

@@ -157,6 +157,9 @@ class ModelEntry:
     params: type[BaseModel] = NoParams
     description: str = ""
     aliases: list[str] = field(default_factory=list)
+    #: Whether ``train.seed`` changes what the builder trains; a model that takes its seeds from its
+    #: own params (the seed ensemble) says False, and a ``seeds:`` sweep over it is refused.
+    uses_train_seed: bool = True
 
 
 MODELS: dict[str, ModelEntry] = {}
@@ -168,6 +171,7 @@ def register_model(
     loader: Callable[[Path], Classifier],
     params: type[BaseModel] = NoParams,
     description: str = "",
+    uses_train_seed: bool = True,
 ) -> Callable[[Callable[..., Classifier]], Callable[..., Classifier]]:
     """Register ``builder`` under ``name``: ``model.type: name`` in a config selects it.
 
@@ -176,7 +180,7 @@ def register_model(
     """
 
     def decorator(builder: Callable[..., Classifier]) -> Callable[..., Classifier]:
-        MODELS[name] = ModelEntry(name, builder, loader, params, description)
+        MODELS[name] = ModelEntry(name, builder, loader, params, description, uses_train_seed=uses_train_seed)
         return builder
 
     return decorator

@@ -153,6 +153,7 @@ class SeedEnsemble(Classifier):
     loader=SeedEnsemble.load,
     params=SeedEnsembleParams,
     description="One member per model.params.seeds (default member: transformer), probabilities averaged.",
+    uses_train_seed=False,
 )
 def build_seed_ensemble(config) -> SeedEnsemble:
     params = SeedEnsembleParams.model_validate(config.model.params)
