@@ -73,6 +73,10 @@ class ModelConfig(_Section):
     params: dict[str, Any] = Field(default_factory=dict, description="Parameters of the chosen type.")
 
 
+#: How a transformer's classification layer starts fine-tuning (``train.head_init``).
+HeadInit = Literal["random", "linear_probe"]
+
+
 class TrainConfig(_Section):
     """Fine-tuning settings (transformer models; baselines use only the seed)."""
 
@@ -82,7 +86,7 @@ class TrainConfig(_Section):
     head_learning_rate: float | None = Field(
         None, gt=0, description="Peak learning rate of the classification head, a freshly initialised layer that "
         "can learn faster than the pretrained encoder under it; null: learning_rate for every parameter.")
-    head_init: Literal["random", "linear_probe"] = Field(
+    head_init: HeadInit = Field(
         "random", description="How the classification layer starts: random (the architecture's initialisation) or "
         "linear_probe (LP-FT: first fitted alone, as a logistic regression on the frozen encoder's features, "
         "then everything is fine-tuned).")

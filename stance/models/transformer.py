@@ -24,6 +24,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from stance.config import HeadInit
 from stance.errors import ModelError
 from stance.labels import label_maps
 from stance.models.base import Classifier, TextInputs, read_card
@@ -439,9 +440,10 @@ def truncated_statements(frame, model_name: str = "default", max_length: int = 1
 Pooling = Literal["cls", "mean"]
 POOLINGS: tuple[str, ...] = get_args(Pooling)
 
-#: How the classification layer starts fine-tuning (``train.head_init``): ``random``, the architecture's
-#: own initialisation; ``linear_probe``, fitted first on the frozen encoder's features (LP-FT).
-HEAD_INITS: tuple[str, ...] = ("random", "linear_probe")
+#: How the classification layer starts fine-tuning (``train.head_init``, whose type the config owns):
+#: ``random``, the architecture's own initialisation; ``linear_probe``, fitted first on the frozen
+#: encoder's features (LP-FT).
+HEAD_INITS: tuple[str, ...] = get_args(HeadInit)
 
 #: Precisions prediction can run in (``predict.precision`` in a config, ``stance predict --precision``).
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
