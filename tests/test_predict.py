@@ -19,7 +19,7 @@ from stance.data import read_table_chunks
 from stance.errors import DataError, ModelError, StanceError
 from stance.models import TextInputs
 from stance.models import transformer as transformer_module
-from stance.models.transformer import PRECISIONS, PrecisionWarning, pad_batch, quantize_int8, token_batches
+from stance.models.transformer import PRECISIONS, PrecisionWarning, int8_engine, pad_batch, quantize_int8, token_batches
 from stance.predict import load_predictor, predict_file, predict_texts, stream_predictions
 
 runner = CliRunner()
@@ -130,6 +130,22 @@ def test_int8_quantises_the_encoder_but_not_the_ffn_down_projection_or_the_head(
     assert isinstance(classifier.model.classifier, torch.nn.Linear)  # the head stays fp32
     int8 = classifier.predict_proba(TextInputs(_inputs()["text"].tolist()))
     assert np.allclose(int8.sum(axis=1), 1) and np.abs(int8 - fp32).max() < 0.05
+
+
+@pytest.mark.parametrize("amx", [True, False])
+def test_int8_packs_for_onednn_on_amx_cpus_and_leaves_the_process_engine_alone(run_dir, monkeypatch, amx):
+    import torch
+
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    before = torch.backends.quantized.engine
+    assert int8_engine() == ("onednn" if amx else before)
+    classifier, _ = load_predictor(run_dir)
+    fp32 = classifier.predict_proba(TextInputs(_inputs()["text"].tolist()))
+    quantize_int8(classifier.model)
+    assert torch.backends.quantized.engine == before
+    # The layers packed for oneDNN run with oneDNN's kernels whatever the process-wide engine is.
+    int8 = classifier.predict_proba(TextInputs(_inputs()["text"].tolist()))
+    assert np.abs(int8 - fp32).max() < 0.05
 
 
 def test_int8_through_load_predictor_and_the_config(run_dir, tmp_path):
