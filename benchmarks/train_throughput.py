@@ -9,7 +9,7 @@ process wall time and peak RSS of each are shown beside it. Then, unless ``--ski
 the whole default experiment, ``stance run configs/default.yaml`` (all its epochs, test
 evaluation, four baselines, bootstrap intervals), is timed; its run is recorded for the prediction benchmarks.
 
-    .venv/bin/python benchmarks/train_throughput.py [--epochs 1] [--skip-experiment]
+    .venv/bin/python benchmarks/train_throughput.py [--epochs 1] [--skip-experiment] [--block train_throughput-xeon]
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         help="extra config override for both stance commands (for smoke tests, e.g. train.max_steps=5)")
     parser.add_argument("--no-readme", action="store_true", help="print only; leave benchmarks/README.md alone")
+    parser.add_argument("--block", default="train_throughput", help="README block to rewrite (another machine's figures go "
+                        "in a block of their own, e.g. train_throughput-xeon)")
     args = parser.parse_args()
     print(f"machine: {harness.machine()}", flush=True)
     rows = []
@@ -88,7 +90,7 @@ def main() -> None:
             "test macro-F1": test.get("macro_f1"), "run": experiment.name}]))
         notes.append(f"The default experiment's run ({experiment.name}) is recorded in "
                      f"benchmarks/out/default-run.txt: predict_throughput.py and predict_stream.py time it.")
-    harness.report("train_throughput", sections, notes, write_readme=not args.no_readme)
+    harness.report(args.block, sections, notes, write_readme=not args.no_readme)
 
 
 def new_run(args: list[str], label: str):
