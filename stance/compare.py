@@ -100,6 +100,7 @@ def latest_runs(parent: str | Path = "experiments", split: str = "test") -> list
     runs = runs[(runs["status"] == "complete").to_numpy() & evaluated]
     if runs.empty:
         raise StanceError(f"no complete run under {parent} has predictions on {split!r}")
+    runs = runs.assign(started=pd.to_datetime(runs["started"], format="ISO8601", utc=True))
     latest = runs.sort_values(["started", "run"]).groupby("name", sort=True).tail(1)
     return [Run(Path(parent) / run_id) for run_id in sorted(latest["run"])]
 

@@ -235,7 +235,8 @@ def git_state(cwd: Path | None = None) -> dict[str, Any]:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    # microseconds, so that runs started within the same second still have an order
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 def list_runs(parent: str | Path = "experiments") -> pd.DataFrame:
