@@ -1,12 +1,13 @@
-"""(e) What ``torch.compile`` would buy prediction: eager against compiled, in process.
+"""(e) What ``torch.compile`` buys prediction (``stance predict --compile``): eager against compiled, in process.
 
-``stance predict`` runs the model eagerly. This probe measures, for fp32 (and bf16 where the CPU
-has native bf16), the eager in-process rate after a warm-up, then the same model under
-``torch.compile(dynamic=True)`` (inductor, with weight freezing): the first pass over the statements
-(which pays for tracing and code generation), the steady rate of a second pass, label agreement
-with eager, the fraction of the fp32 arithmetic ceiling (FLOPs and matmul rate as ``flops.py``
-counts them), and the input size from which compiling pays for itself in one process. It needs a
-C++ compiler, as inductor does on CPUs.
+``stance predict`` runs the model eagerly unless asked to compile. This probe measures, for fp32
+(and bf16 where the CPU has native bf16), the eager in-process rate after a warm-up, then the same
+model under ``torch.compile(dynamic=True)`` with weight freezing (``compile_model`` in
+``stance.models.transformer``): the first pass over the statements (which pays for tracing and code
+generation), the steady rate of a second pass, label agreement with eager, the fraction of the
+fp32 arithmetic ceiling (FLOPs and matmul rate as ``flops.py`` counts them), and the input size
+from which compiling pays for itself in one process. It needs a C++ compiler, as inductor does on
+CPUs.
 
     .venv/bin/python benchmarks/compile.py [--run RUN] [--statements 2000]
 """
@@ -31,7 +32,6 @@ def main() -> None:
     parser.add_argument("--block", default="compile", help="README block to rewrite")
     args = parser.parse_args()
     import torch
-    import torch._inductor.config as inductor_config
 
     from stance.models import TextInputs
     from stance.models.transformer import cpu_has_fast_bf16
@@ -53,8 +53,7 @@ def main() -> None:
         classifier, _ = load_predictor(run, precision=precision)
         classifier.predict_proba(inputs.subset(range(64)))  # warm-up: first calls pay for allocations
         eager_labels, eager_s = timed(classifier)
-        inductor_config.freezing = True  # weights as constants: inductor folds and prepacks them
-        classifier.model = torch.compile(classifier.model, dynamic=True)
+        classifier.prepare_inference(precision, compile=True)  # what `stance predict --compile` does
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             _, first_s = timed(classifier)

@@ -2,13 +2,15 @@
 
 For each size (default 10,000 and 100,000 statements resampled from the corpus), in the same run:
 the plain ``transformers.pipeline("text-classification")`` with batch 32 (benchmarks/pipeline_predict.py),
-then ``stance predict --input ... --output ... --precision P`` for each precision. Every one is a
+then ``stance predict --input ... --output ... --precision P`` for each precision (``P+compile``
+adds ``--compile``: torch.compile, its compiling time included). Every one is a
 process of its own, timed whole (imports, model loading, reading and writing the file included),
 with its peak resident memory. Reported: statements/s, the ratio to the pipeline, and label
 agreement with the pipeline and with stance's fp32. Then the label agreement of each precision
 with fp32 on the shipped test split (in this process), which is what the ≥ 99% target is about.
 
     .venv/bin/python benchmarks/predict_throughput.py [--run RUN] [--sizes 10000,100000] [--precisions fp32,bf16,int8]
+        [--precisions fp32,bf16+compile]
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ def main() -> None:
     parser.add_argument("--run", help="run to time (default: the default experiment recorded by "
                         "train_throughput.py, else the packaged MiniLM with an untrained head)")
     parser.add_argument("--sizes", default="10000,100000", help="statements per measurement, comma-separated")
-    parser.add_argument("--precisions", default="fp32,bf16,int8")
+    parser.add_argument("--precisions", default="fp32,bf16,int8",
+                        help="comma-separated; P+compile runs precision P with --compile")
     parser.add_argument("--pipeline-batch-size", type=int, default=32)
     parser.add_argument("--no-readme", action="store_true", help="print only; leave benchmarks/README.md alone")
     parser.add_argument("--block", default="predict_throughput", help="README block to rewrite (another machine's figures go "
@@ -58,19 +61,23 @@ def main() -> None:
         print(f"  pipeline: {pipeline_rate:.1f} statements/s, peak RSS {timed.peak_rss_mib:.0f} MiB", flush=True)
         fp32_labels = None
         for precision in precisions:
+            base, compiled = parse_precision(precision)
             out = work / f"stance-{precision}-{size}.jsonl"
             timed = harness.measure(harness.stance_command("predict", str(run), "--input", str(source), "--output",
-                                                           str(out), "--precision", precision, "--force"),
+                                                           str(out), "--precision", base, "--force",
+                                                           *(["--compile"] if compiled else [])),
                                     f"stance-{precision}-{size}")
             labels = pd.read_json(out, lines=True)["prediction"]
             if precision == "fp32":
                 fp32_labels = labels
             effective = re.search(r"\((\w+) on ", timed.output)
             used = effective.group(1) if effective else "?"
+            if compiled and "without torch.compile" in timed.output:
+                used += " uncompiled"
             rate = size / timed.seconds
             agree_fp32 = float((labels == fp32_labels).mean()) if fp32_labels is not None else float("nan")
             rows.append({"statements": size, "engine": "stance predict", "precision":
-                         precision if used == precision else f"{precision} → {used} (fallback)",
+                         precision if used == base else f"{precision} → {used} (fallback)",
                          "seconds": timed.seconds, "statements/s": rate, "× pipeline": rate / pipeline_rate,
                          "peak RSS MiB": timed.peak_rss_mib,
                          "agree pipeline": float((labels == pipeline_labels).mean()), "agree fp32": agree_fp32})
@@ -89,7 +96,7 @@ def test_split_agreement(run, precisions: list[str]) -> list[dict]:
 
     from stance.data import load_statements
     from stance.models import TextInputs
-    from stance.models.transformer import PrecisionWarning
+    from stance.models.transformer import FallbackWarning
     from stance.predict import load_predictor
     from stance.runs import open_run
     from stance.splits import load_split, split_frames
@@ -100,11 +107,13 @@ def test_split_agreement(run, precisions: list[str]) -> list[dict]:
     inputs = TextInputs.from_frame(test, config.input.mode)
     labels, ran = {}, {}
     for precision in dict.fromkeys(["fp32", *precisions]):  # fp32 is the reference, even when not timed
+        base, compiled = parse_precision(precision)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", PrecisionWarning)  # the throughput table already shows fallbacks
-            classifier, _ = load_predictor(run, precision=precision)
+            warnings.simplefilter("ignore", FallbackWarning)  # the throughput table already shows fallbacks
+            classifier, _ = load_predictor(run, precision=base, compile=compiled)
         labels[precision] = pd.Series(classifier.predict(inputs))
-        ran[precision] = classifier.precision
+        ran[precision] = precision if classifier.precision == base and classifier.compiled == compiled \
+            else classifier.precision
     piped = pipeline("text-classification", model=str(run / "model"), device=-1)
     texts = ([{"text": r, "text_pair": t} for r, t in zip(test["request"], test["text"], strict=True)]
              if config.input.mode == "request_text" else test["text"].tolist())
@@ -119,6 +128,14 @@ def test_split_agreement(run, precisions: list[str]) -> list[dict]:
     return rows
 
 
+def parse_precision(spec: str) -> tuple[str, bool]:
+    """``"bf16+compile"`` → ``("bf16", True)``; ``"int8"`` → ``("int8", False)``."""
+    base, _, extra = spec.partition("+")
+    if extra not in ("", "compile"):
+        raise SystemExit(f"unknown precision {spec!r}: use fp32, bf16, fp16 or int8, optionally +compile")
+    return base, extra == "compile"
+
+
 def targets(rows: list[dict], agreement: list[dict]) -> list[str]:
     """The issue's targets, each with the figure it was judged on (10,000 statements where measured)."""
     notes = []
@@ -126,7 +143,7 @@ def targets(rows: list[dict], agreement: list[dict]) -> list[str]:
     at = [r for r in rows if r["statements"] == smallest and r["engine"] == "stance predict"]
     for row in at:
         precision = row["precision"]
-        goal = TARGET_FP32 if precision == "fp32" else TARGET_FAST
+        goal = TARGET_FP32 if precision.startswith("fp32") else TARGET_FAST
         verdict = "met" if row["× pipeline"] >= goal else f"missed by {goal - row['× pipeline']:.2f}×"
         notes.append(f"Target {precision} ≥ {goal}× pipeline at {smallest} statements: "
                      f"{row['× pipeline']:.2f}× ({verdict}).")

@@ -224,6 +224,10 @@ def predict(
     device: Annotated[Optional[str], typer.Option(
         help="auto, cpu, cuda or cuda:N. Default: predict.device (auto: the GPU when there is one).",
         show_default=False)] = None,
+    compile: Annotated[Optional[bool], typer.Option(
+        "--compile/--no-compile", help="Run the model under torch.compile: half a minute of compiling first, then "
+        "faster (bf16 about 1.7x on an AMX CPU); for large files. Default: predict.compile (off).",
+        show_default=False)] = None,
 ) -> None:
     """Predict labels and per-class probabilities for TEXTs or a whole --input file.
 
@@ -241,7 +245,8 @@ def predict(
         raise StanceError("several processes share the work only on a file", hint="give --input FILE and --output FILE")
     if device is not None and not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
         raise typer.BadParameter(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N", param_hint="--device")
-    settings = {"precision": precision, "batch_size": batch_size, "threads": threads, "device": device}
+    settings = {"precision": precision, "batch_size": batch_size, "threads": threads, "device": device,
+                "compile": compile}
     with _precision_warnings():
         if input and output:
             summary = stream_predictions(run, input, output, force=force, chunk_size=chunk_size, **settings)
@@ -711,14 +716,14 @@ def _print_evaluation(evaluation, title: str, full: bool = False) -> None:
 
 @contextlib.contextmanager
 def _precision_warnings():
-    """Print a precision fallback as one "warning:" line when it happens (once per process)."""
+    """Print a precision or compile fallback as one "warning:" line when it happens (once per process)."""
     from stance import distributed
-    from stance.models.transformer import PrecisionWarning
+    from stance.models.transformer import FallbackWarning
 
     original = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
-        if issubclass(category, PrecisionWarning):
+        if issubclass(category, FallbackWarning):
             if distributed.is_main_process():
                 err_console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
         else:

@@ -30,7 +30,7 @@ from stance.models import Classifier, TextInputs, load_classifier
 from stance.runs import open_run
 
 #: Keyword arguments that override the run's ``predict`` config section.
-SETTINGS = ("precision", "batch_size", "max_tokens", "threads", "device")
+SETTINGS = ("precision", "batch_size", "max_tokens", "threads", "device", "compile")
 
 
 @dataclass
@@ -53,7 +53,7 @@ class PredictionSummary:
 def load_predictor(run_path: str | Path, **settings: Any) -> tuple[Classifier, str]:
     """The run's classifier, ready to predict, and the input mode it was trained with.
 
-    ``settings`` (precision, batch_size, max_tokens, threads, device) override the run config's
+    ``settings`` (precision, batch_size, max_tokens, threads, device, compile) override the run config's
     ``predict`` section; ``None`` keeps the config's value. A precision the hardware does not run
     well falls back to fp32 with a :class:`~stance.models.transformer.PrecisionWarning`.
     """
@@ -74,12 +74,16 @@ def load_predictor(run_path: str | Path, **settings: Any) -> tuple[Classifier, s
     prepare = getattr(classifier, "prepare_inference", None)
     if prepare is not None:
         prepare(chosen["precision"], device=chosen["device"], batch_size=chosen["batch_size"],
-                max_tokens=chosen["max_tokens"])
-    elif chosen["precision"] != "fp32":
-        from stance.models.transformer import PrecisionWarning
+                max_tokens=chosen["max_tokens"], compile=chosen["compile"])
+    else:
+        from stance.models.transformer import CompileWarning, PrecisionWarning
 
-        warnings.warn(f"precision applies to transformer models; this {classifier.kind} model ignores it",
-                      PrecisionWarning, stacklevel=2)
+        if chosen["precision"] != "fp32":
+            warnings.warn(f"precision applies to transformer models; this {classifier.kind} model ignores it",
+                          PrecisionWarning, stacklevel=2)
+        if chosen["compile"]:
+            warnings.warn(f"compile applies to transformer models; this {classifier.kind} model ignores it",
+                          CompileWarning, stacklevel=2)
     return classifier, config.input.mode
 
 

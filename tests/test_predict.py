@@ -19,7 +19,7 @@ from stance.data import read_table_chunks
 from stance.errors import DataError, ModelError, StanceError
 from stance.models import TextInputs
 from stance.models import transformer as transformer_module
-from stance.models.transformer import PRECISIONS, PrecisionWarning, int8_engine, pad_batch, quantize_int8, token_batches
+from stance.models.transformer import PRECISIONS, CompileWarning, PrecisionWarning, int8_engine, pad_batch, quantize_int8, token_batches
 from stance.predict import load_predictor, predict_file, predict_texts, stream_predictions
 
 runner = CliRunner()
@@ -185,6 +185,64 @@ def test_bf16_casts_the_model_where_the_cpu_has_amx(run_dir, monkeypatch):
     assert {p.dtype for p in classifier.model.parameters()} == {torch.bfloat16}
     with pytest.raises(ModelError, match="converted to bf16"):
         classifier.prepare_inference("fp32")
+
+
+# ----------------------------------------------------------------------------------------------
+# torch.compile
+
+
+def test_compile_predicts_what_the_eager_model_predicts(run_dir):
+    texts = TextInputs(_inputs()["text"].tolist())
+    eager = load_predictor(run_dir)[0].predict_proba(texts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompileWarning)  # g++ is on this machine: no fallback
+        classifier, _ = load_predictor(run_dir, compile=True)
+    assert classifier.compiled and classifier._compiled is not classifier.model
+    # Batches of other sizes and lengths, with padding and without, run through the same compiled model.
+    for batch_size in (4, 7):
+        compiled = classifier.predict_proba(texts, batch_size=batch_size)
+        assert np.abs(compiled - eager).max() < 1e-4 and (compiled.argmax(1) == eager.argmax(1)).all()
+    assert "_orig_mod" not in "".join(classifier.model.state_dict())  # the plain module is kept to save
+
+
+def test_compile_falls_back_to_eager_with_a_warning_without_a_cpp_compiler_or_with_int8(run_dir, monkeypatch):
+    from torch._inductor import cpp_builder, exc
+
+    def no_compiler():
+        raise exc.InvalidCxxCompiler()
+
+    monkeypatch.setattr(cpp_builder, "get_cpp_compiler", no_compiler)
+    with pytest.warns(CompileWarning, match="needs a C\\+\\+ compiler"):
+        classifier, _ = load_predictor(run_dir, compile=True)
+    assert not classifier.compiled
+    monkeypatch.undo()
+    with pytest.warns(CompileWarning, match="int8's quantised layers do not compile"):
+        classifier, _ = load_predictor(run_dir, precision="int8", compile=True)
+    assert classifier.precision == "int8" and not classifier.compiled
+    result = runner.invoke(app, ["predict", str(run_dir), "We will send ships.", "--precision", "int8", "--compile"])
+    assert result.exit_code == 0, result.output
+    assert "warning: int8's quantised layers do not compile; predicting without torch.compile" in result.output
+
+
+def test_compile_comes_from_the_config_and_the_call_overrides_it(run_dir, tmp_path, monkeypatch):
+    import shutil
+
+    import yaml
+
+    from stance.models.transformer import TransformerClassifier
+
+    asked = []
+    monkeypatch.setattr(TransformerClassifier, "prepare_inference",
+                        lambda self, precision, **options: asked.append(options["compile"]) or precision)
+    run = tmp_path / run_dir.name
+    shutil.copytree(run_dir, run)
+    load_predictor(run)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["predict"]["compile"] = True
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    load_predictor(run)
+    load_predictor(run, compile=False)
+    assert asked == [False, True, False]
 
 
 def test_cpu_has_fast_bf16_reads_the_cpu_flags(monkeypatch):

@@ -88,6 +88,7 @@ class TransformerClassifier(Classifier):
         # Inference settings; prepare_inference changes them (training and evaluation keep fp32).
         self.precision = "fp32"
         self.max_tokens: int | None = None
+        self._compiled: Any = None  # the model under torch.compile, once prepare_inference(compile=True) made it
 
     # ------------------------------------------------------------------------------------------
     # Training
@@ -222,6 +223,7 @@ class TransformerClassifier(Classifier):
                 hint="delete that checkpoint folder to resume from an earlier one, or start a new run",
             ) from None
         self.model = trainer.model.eval()
+        self._compiled = None  # a compiled graph of the old weights would be stale
         history = list(trainer.state.log_history)
         if self.checkpoint_dir is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -262,7 +264,7 @@ class TransformerClassifier(Classifier):
     # Prediction
 
     def prepare_inference(self, precision: str = "fp32", *, device: str = "auto", batch_size: int | None = None,
-                          max_tokens: int | None = None) -> str:
+                          max_tokens: int | None = None, compile: bool = False) -> str:
         """Set how :meth:`predict_proba` runs from now on; returns the precision in effect.
 
         ``device``: ``auto`` (the GPU when torch sees one, else the CPU), ``cpu``, ``cuda`` or ``cuda:N``.
@@ -272,7 +274,8 @@ class TransformerClassifier(Classifier):
         :func:`quantize_int8`). A precision the device does not run well falls back to fp32 with a
         :class:`PrecisionWarning`. ``batch_size`` caps the statements per forward pass, ``max_tokens``
         the padded tokens (statements × longest) of a batch. bf16, fp16 and int8 rewrite the model in
-        place: load it again for another precision.
+        place: load it again for another precision. ``compile`` runs the model under
+        :func:`compile_model` (where it cannot, a :class:`CompileWarning` and eager execution).
         """
         import torch
 
@@ -302,10 +305,21 @@ class TransformerClassifier(Classifier):
                 self.model.to(torch.bfloat16 if precision == "bf16" else torch.float16)
             self._converted = precision
         self.precision = precision
+        if compile and self._compiled is None:
+            reason = unsupported_compile(precision, target)
+            if reason:
+                warnings.warn(f"{reason}; predicting without torch.compile", CompileWarning, stacklevel=2)
+            else:
+                self._compiled = compile_model(self.model)  # self.model stays the plain module, to save or train
         if batch_size is not None:
             self.eval_batch_size = batch_size
         self.max_tokens = max_tokens
         return precision
+
+    @property
+    def compiled(self) -> bool:
+        """Whether prediction runs under torch.compile (``prepare_inference(compile=True)`` where it can)."""
+        return self._compiled is not None
 
     def predict_proba(self, x: TextInputs, batch_size: int | None = None) -> np.ndarray:
         import torch
@@ -325,6 +339,7 @@ class TransformerClassifier(Classifier):
         import torch
 
         device = next(self.model.parameters()).device
+        model = self.model if self._compiled is None else self._compiled
         pairs = (x.requests, x.texts) if x.requests is not None else (x.texts,)
         # One tokenizer call for everything (the fast tokenizer spreads it over threads); then
         # batches of similar token counts, each padded only to its longest, waste little arithmetic.
@@ -337,7 +352,7 @@ class TransformerClassifier(Classifier):
                     # No padding (common once batches are sorted by length): without a mask the model
                     # skips building one and attention takes its unmasked kernel.
                     del batch["attention_mask"]
-                yield index, self.model(**{k: v.to(device) for k, v in batch.items()}).logits
+                yield index, model(**{k: v.to(device) for k, v in batch.items()}).logits
 
     def head_features(self, x: TextInputs) -> np.ndarray:
         """What the classification layer reads for each input (the pooled vector), in the current weights."""
@@ -449,8 +464,16 @@ HEAD_INITS: tuple[str, ...] = get_args(HeadInit)
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 
 
-class PrecisionWarning(UserWarning):
+class FallbackWarning(UserWarning):
+    """A fast path was asked for that this machine cannot take; prediction goes on without it."""
+
+
+class PrecisionWarning(FallbackWarning):
     """A precision was asked for that this device does not run well; fp32 is used instead."""
+
+
+class CompileWarning(FallbackWarning):
+    """``compile`` was asked for where torch.compile cannot run; the model runs eagerly."""
 
 
 def token_batches(lengths: Sequence[int], batch_size: int, max_tokens: int | None = None) -> list[np.ndarray]:
@@ -541,6 +564,34 @@ def unsupported_precision(precision: str, device: Any) -> str | None:
             "qnnpack" not in torch.backends.quantized.supported_engines:
         return "this torch has no quantised CPU kernels"
     return None
+
+
+def unsupported_compile(precision: str, device: Any) -> str | None:
+    """Why :func:`compile_model` should not run for ``precision`` on ``device``, or None when it can."""
+    if precision == "int8":
+        return "int8's quantised layers do not compile"
+    if device.type == "cuda":
+        from torch.utils._triton import has_triton
+
+        return None if has_triton() else "torch.compile needs triton on GPUs, and this torch has none"
+    from torch._inductor import cpp_builder, exc
+
+    try:
+        cpp_builder.get_cpp_compiler()
+    except exc.InvalidCxxCompiler:
+        return "torch.compile needs a C++ compiler on CPUs (g++ or clang++, or $CXX), and none was found"
+    return None
+
+
+def compile_model(model: Any) -> Any:
+    """``model`` under ``torch.compile`` (inductor) for inference: shapes dynamic, so batches of any
+    size and length share one compiled graph, and weights frozen as constants, so inductor folds and
+    prepacks them. The first batches pay for compiling (about half a minute for MiniLM on two cores);
+    after that, on an AMX CPU, fp32 runs about 1.1x and bf16 1.7x faster than eagerly
+    (benchmarks/README.md, (e)). Only for inference: frozen weights do not train."""
+    import torch
+
+    return torch.compile(model, dynamic=True, options={"freezing": True})
 
 
 #: A linear layer inside a numbered encoder layer (BERT ``encoder.layer.3.``, others ``layers.3.``).
