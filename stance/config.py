@@ -149,8 +149,8 @@ class PredictConfig(_Section):
     compile: bool = Field(
         False, description="Run the model under torch.compile (inductor). The first batches pay for compiling "
         "(about 30-40 s for MiniLM on two cores); then, on an AMX CPU, fp32 predicts about 1.1x and bf16 1.7x faster, "
-        "so it pays from some 50,000 statements (fp32) or 35,000 (bf16). Not with int8. Needs a C++ compiler on CPUs, "
-        "triton on GPUs; without one, prediction warns and runs eagerly.",
+        "so it pays from some 50,000 statements (fp32) or 35,000 (bf16). Not with int8 (its quantised layers split "
+        "the graph). Needs a C++ compiler on CPUs, triton on GPUs; without one, prediction warns and runs eagerly.",
     )
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$",
                         description="auto: the GPU when torch sees one, else the CPU; or cpu, cuda, cuda:N.")
