@@ -225,9 +225,9 @@ def predict(
         help="auto, cpu, cuda or cuda:N. Default: predict.device (auto: the GPU when there is one).",
         show_default=False)] = None,
     compile: Annotated[Optional[bool], typer.Option(
-        "--compile/--no-compile", help="Run the model under torch.compile: half a minute of compiling first; faster "
-        "in process (bf16 1.7x on an AMX CPU), little or no gain in whole runs of 100,000 statements so far "
-        "(benchmarks/README.md). Default: predict.compile (off).",
+        "--compile/--no-compile", help="Run the model under torch.compile: half a minute of compiling first, and "
+        "whole runs measured so far gained little or nothing (figures: benchmarks/README.md). "
+        "Default: predict.compile (off).",
         show_default=False)] = None,
 ) -> None:
     """Predict labels and per-class probabilities for TEXTs or a whole --input file.

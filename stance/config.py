@@ -148,10 +148,9 @@ class PredictConfig(_Section):
     threads: int | None = Field(None, ge=1, description="torch CPU threads for prediction; null: torch's default.")
     compile: bool = Field(
         False, description="Run the model under torch.compile (inductor). The first batches pay for compiling "
-        "(about 30-40 s for MiniLM on two cores); then, in a warm process on an AMX CPU, fp32 predicts 1.12x and bf16 "
-        "1.66x faster, but whole runs of 50,000-100,000 statements have gained little or nothing (fp32 0.87-1.06x, "
-        "bf16 none; benchmarks/README.md). Not with int8 (its quantised layers split "
-        "the graph). Needs a C++ compiler on CPUs, triton on GPUs; without one, prediction warns and runs eagerly.",
+        "(about 30-40 s for MiniLM on two cores); whole runs measured so far gained little or nothing "
+        "(figures: benchmarks/README.md). Not with int8 (its quantised layers split the graph). Needs a C++ "
+        "compiler on CPUs, triton on GPUs; without one, prediction warns and runs eagerly.",
     )
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$",
                         description="auto: the GPU when torch sees one, else the CPU; or cpu, cuda, cuda:N.")
