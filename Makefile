@@ -9,12 +9,13 @@ STAMP  := $(VENV)/.installed
 # where the default torch wheel is a large CUDA build you do not need.
 PIP_ARGS ?=
 
-.PHONY: setup run test results cross-validation lock clean help
+.PHONY: setup browser run test results cross-validation lock clean help
 
 help:
 	@echo "make run    set up .venv and run configs/default.yaml (train, evaluate on test, report)"
 	@echo "make test   set up .venv and run the test suite"
 	@echo "make setup  only create .venv with the locked versions"
+	@echo "make browser  install chromium + chromium-driver for the browser tests (apt-get, as root) when missing"
 	@echo "make results  run every shipped config into $(RESULTS) and print the leaderboard (README's table)"
 	@echo "make cross-validation  5-fold cross-validation by episode of the shipped configs over the corpus (README)"
 
@@ -31,8 +32,21 @@ $(STAMP): pyproject.toml requirements.lock
 run: $(STAMP)
 	$(BIN)/stance run configs/default.yaml
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+# tests/test_browser.py opens the HTML pages in headless Chromium through chromedriver: Debian's
+# chromium and chromium-driver (about 130 MB, under a minute), installed here when missing and we
+# may (root with apt-get). Elsewhere install them yourself; the browser tests skip without them,
+# except under CI=true, where they fail.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+	  echo "installing chromium and chromium-driver (apt-get) for tests/test_browser.py"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium chromium-driver > /dev/null; \
+	else echo "note: chromium and chromium-driver are missing, so tests/test_browser.py will skip (CI=true: fail);" \
+	  "install them with: sudo apt-get install chromium chromium-driver"; fi
 
 # The README's results table: every shipped experiment config (the transformer configs and the
 # baselines) on the shipped split, each a fresh run in $(RESULTS), then one leaderboard over them.

@@ -3,7 +3,7 @@
 ``stance predict`` runs the model eagerly unless asked to compile. This probe measures, for fp32
 (and bf16 where the CPU has native bf16), the eager in-process rate after a warm-up, then the same
 model under ``torch.compile(dynamic=True)`` with weight freezing (``compile_model`` in
-``stance.models.transformer``): the first pass over the statements (which pays for tracing and code
+``stance.models.inference``): the first pass over the statements (which pays for tracing and code
 generation), the steady rate of a second pass, label agreement with eager, the fraction of the
 fp32 arithmetic ceiling (FLOPs and matmul rate as ``flops.py`` counts them), and the input size
 from which compiling pays for itself in one process. It needs a C++ compiler, as inductor does on
@@ -34,7 +34,7 @@ def main() -> None:
     import torch
 
     from stance.models import TextInputs
-    from stance.models.transformer import cpu_has_fast_bf16
+    from stance.models.inference import cpu_has_fast_bf16
     from stance.predict import load_predictor
 
     run, model_note = harness.resolve_run(args.run)

@@ -90,7 +90,7 @@ def main() -> None:
     print(f"machine: {harness.machine()}", flush=True)
     ffn = (64 * int(round(lengths.mean())), encoder.hidden_size, encoder.intermediate_size)
     rates = []
-    from stance.models.transformer import cpu_has_fast_bf16
+    from stance.models.inference import cpu_has_fast_bf16
 
     # Without native bf16 (no AMX or AVX-512 BF16) torch emulates it, minutes per matmul: skipped.
     dtypes = [("fp32", torch.float32)] + ([("bf16", torch.bfloat16)] if cpu_has_fast_bf16() else [])

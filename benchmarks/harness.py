@@ -57,12 +57,13 @@ def quick_run() -> Path:
     Costs the same per statement as a trained model, so it serves for throughput; built once and
     reused from benchmarks/out/quick-run.txt.
     """
+    from stance.models import build_classifier
     from stance.models.transformer import TransformerClassifier
     from stance.seed import set_seed
 
     def build(config) -> TransformerClassifier:
         set_seed(0)
-        classifier = TransformerClassifier(config.data.labels, config.model.name, max_length=config.input.max_length)
+        classifier = build_classifier(config)
         classifier._load_pretrained()  # the pretrained encoder with a new head: no training
         return classifier
 
@@ -91,7 +92,8 @@ def tiny_run() -> Path:
         bert = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                           intermediate_size=64, num_labels=len(labels), id2label=dict(enumerate(labels)),
                           label2id={label: i for i, label in enumerate(labels)})
-        classifier = TransformerClassifier(labels, "tiny-random-bert", max_length=config.input.max_length)
+        classifier = TransformerClassifier(labels, "tiny-random-bert", max_length=config.input.max_length,
+                                           pooling="cls", predict_batch_size=config.train.eval_batch_size)
         classifier.model, classifier.tokenizer = BertForSequenceClassification(bert).eval(), tokenizer
         return classifier
 
@@ -196,7 +198,7 @@ def machine() -> str:
     """One line naming the machine, for the README: CPU, cores, torch threads, bf16, load when started."""
     import torch
 
-    from stance.models.transformer import cpu_has_fast_bf16
+    from stance.models.inference import cpu_has_fast_bf16
 
     cpu = platform.processor() or platform.machine()
     try:

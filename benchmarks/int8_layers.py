@@ -2,7 +2,7 @@
 
 For each choice, a fresh copy of the run's model has those linear layers of its encoder dynamically
 quantised (``torch.ao.quantization.quantize_dynamic``, per-channel weights, as
-``stance.models.transformer.quantize_int8`` does), then predicts the shipped test split (agreement
+``stance.models.inference.quantize_int8`` does), then predicts the shipped test split (agreement
 with fp32: the ≥ 99% target of issue 8) and 1,000 statements resampled from the corpus (agreement and
 in-process statements/s against fp32). With ``--engines``, each choice once per quantised-kernel
 engine (``torch.backends.quantized.engine``: ``x86``, torch's default, picks fbgemm or oneDNN by shape;
@@ -38,7 +38,7 @@ def main() -> None:
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
     from stance.data import load_statements
-    from stance.models.transformer import int8_engine
+    from stance.models.inference import int8_engine
     from stance.models import TextInputs
     from stance.predict import load_predictor
     from stance.splits import load_split

@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="a tiny random model instead (streaming path only)")
     parser.add_argument("--no-readme", action="store_true", help="print only; leave benchmarks/README.md alone")
     args = parser.parse_args()
-    from stance.models.transformer import cpu_has_fast_bf16
+    from stance.models.inference import cpu_has_fast_bf16
 
     precision = args.precision if args.precision != "auto" else ("bf16" if cpu_has_fast_bf16() else "int8")
     if args.tiny:

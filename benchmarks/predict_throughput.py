@@ -99,7 +99,7 @@ def test_split_agreement(run, precisions: list[str]) -> list[dict]:
 
     from stance.data import load_statements
     from stance.models import TextInputs
-    from stance.models.transformer import FallbackWarning
+    from stance.models.inference import FallbackWarning
     from stance.predict import load_predictor
     from stance.runs import open_run
     from stance.splits import load_split, split_frames

@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 
 from stance.errors import StanceError
-from stance.evaluate import paired_bootstrap_test
-from stance.experiment import BOOTSTRAP_SEED, comparison_row, evaluate_predictions
-from stance.report import html_page, markdown, write_atomic
+from stance.evaluate import BOOTSTRAP_SEED, comparison_row, evaluate_predictions, paired_bootstrap_test
+from stance.io import LABEL, PREDICTION, probability_column, write_atomic
+from stance.pages import comparison_page
+from stance.report import markdown
 from stance.runs import Run, list_runs
 
 #: Columns of a comparison table, in order.
@@ -26,13 +27,21 @@ COLUMNS = ("run", "name", "model", "macro_f1", "macro_f1_low", "macro_f1_high", 
            "accuracy_high", "n", "best_minus_this", "p_value")
 
 
+#: Column names of predictions.csv files written before :mod:`stance.io` gave predictions one schema.
+_EARLIER_COLUMNS = {"gold": LABEL, "predicted": PREDICTION}
+
+
 def load_predictions(run: Run, split: str) -> pd.DataFrame:
-    """A run's predictions on ``split`` (``reports/<split>/predictions.csv``), indexed by ``id``."""
+    """A run's predictions on ``split`` (``reports/<split>/predictions.csv``), indexed by ``id``,
+    in :mod:`stance.io`'s schema (files of earlier runs, with ``gold`` and ``predicted``, included)."""
     path = run.reports_dir(split) / "predictions.csv"
     if not path.is_file():
         raise StanceError(f"run {run.id} has no predictions for {split!r} ({path} is missing)",
                           hint=f"evaluate it on {split} or pick another --split")
-    return pd.read_csv(path, dtype={"id": str}).set_index("id")
+    predictions = pd.read_csv(path, dtype={"id": str})
+    if LABEL not in predictions.columns:
+        predictions = predictions.rename(columns=_EARLIER_COLUMNS)
+    return predictions.set_index("id")
 
 
 def compare_runs(runs: Sequence[Run], split: str = "test", *, bootstrap: int = 1000, confidence: float = 0.95,
@@ -53,8 +62,8 @@ def compare_runs(runs: Sequence[Run], split: str = "test", *, bootstrap: int = 1
     for run in runs:
         predictions = load_predictions(run, split)
         _check_same_statements(run, predictions, first, reference, labels, split)
-        frame = predictions.loc[reference.index].reset_index().rename(columns={"gold": "label"})
-        proba = frame[[f"p_{label}" for label in labels]].to_numpy()
+        frame = predictions.loc[reference.index].reset_index()
+        proba = frame[[probability_column(label) for label in labels]].to_numpy()
         proba = proba / proba.sum(axis=1, keepdims=True)  # undo the CSV's rounding to 6 decimals
         evaluations.append(evaluate_predictions(frame, proba, labels, name=split, bootstrap=bootstrap,
                                                 confidence=confidence, cluster_by=cluster_by))
@@ -85,7 +94,7 @@ def _check_same_statements(run: Run, predictions: pd.DataFrame, first: Run, refe
             f"{len(theirs - ours)} only in the second)",
             hint="compare runs evaluated on the same split of the same data",
         )
-    differing = int((predictions.loc[reference.index, "gold"] != reference["gold"]).sum())
+    differing = int((predictions.loc[reference.index, LABEL] != reference[LABEL]).sum())
     if differing:
         raise StanceError(f"{where}: {differing} statement(s) have different gold labels",
                           hint="the data changed between the runs; rerun them on one version")
@@ -128,11 +137,11 @@ def compact(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
 
 
 def write_comparison(table: pd.DataFrame, folder: Path, name: str, title: str) -> list[Path]:
-    """``<name>.csv`` (every number in its own column), and ``<name>.md`` and a self-contained
-    ``<name>.html`` in the :func:`compact` form, in ``folder``."""
+    """``<name>.csv`` (every number in its own column), ``<name>.md`` in the :func:`compact` form
+    and a self-contained page for reading, ``<name>.html`` (:func:`stance.pages.comparison_page`), in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{name}.csv", folder / f"{name}.md", folder / f"{name}.html"]
     write_atomic(paths[0], table.to_csv(index=False))
     write_atomic(paths[1], f"{markdown(compact(table))}\n")
-    write_atomic(paths[2], html_page(title, {name: compact(table)}, max_rows=len(table)))
+    write_atomic(paths[2], comparison_page(table, title, kind=name))
     return paths

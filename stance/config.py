@@ -20,7 +20,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from stance.errors import ConfigError
+from stance.io import write_atomic
 from stance.labels import DEFAULT_LABELS
+from stance.models import MODELS
+from stance.models.inference import DEVICE_PATTERN, Precision
+from stance.models.transformer import HeadInit
 
 
 class _Section(BaseModel):
@@ -73,10 +77,6 @@ class ModelConfig(_Section):
     params: dict[str, Any] = Field(default_factory=dict, description="Parameters of the chosen type.")
 
 
-#: How a transformer's classification layer starts fine-tuning (``train.head_init``).
-HeadInit = Literal["random", "linear_probe"]
-
-
 class TrainConfig(_Section):
     """Fine-tuning settings (transformer models; baselines use only the seed)."""
 
@@ -111,7 +111,8 @@ class EvaluationConfig(_Section):
         None, description="Resample whole episodes instead of statements (clustered bootstrap)."
     )
     breakdowns: list[str] = Field(
-        ["episode", "actor", "requester", "source_type"], description="Columns to break metrics down by."
+        ["episode", "actor", "requester", "request_direction", "source_type", "grounding"],
+        description="Columns to break metrics down by (those a file lacks are left out).",
     )
     baselines: list[str] = Field(
         ["majority", "keyword", "tfidf_logreg", "embedding_logreg"],
@@ -131,7 +132,7 @@ class EvaluationConfig(_Section):
 class PredictConfig(_Section):
     """How `stance predict` runs the trained model (evaluation during a run always uses fp32)."""
 
-    precision: Literal["fp32", "bf16", "fp16", "int8"] = Field(
+    precision: Precision = Field(
         "fp32",
         description="fp32: exact. bf16: the model cast to bfloat16, on CPUs with AMX or AVX-512 BF16 and on GPUs. "
         "fp16: cast to float16, GPUs only. int8: dynamic int8 quantisation of the encoder's linear layers, CPUs "
@@ -152,7 +153,7 @@ class PredictConfig(_Section):
         "(figures: benchmarks/README.md). Not with int8 (its quantised layers split the graph). Needs a C++ "
         "compiler on CPUs, triton on GPUs; without one, prediction warns and runs eagerly.",
     )
-    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$",
+    device: str = Field("auto", pattern=DEVICE_PATTERN,
                         description="auto: the GPU when torch sees one, else the CPU; or cpu, cuda, cuda:N.")
 
 
@@ -182,8 +183,6 @@ class ExperimentConfig(_Section):
 
     @model_validator(mode="after")
     def _check_model_params(self) -> ExperimentConfig:
-        from stance.models import MODELS  # the registry fills when stance.models is imported
-
         entry = MODELS.get(self.model.type)
         if entry is None:
             close = difflib.get_close_matches(self.model.type, MODELS, n=1)
@@ -232,7 +231,7 @@ def validate_config(raw: Mapping[str, Any], source: str = "<config>") -> Experim
 def save_config(config: ExperimentConfig, path: Path, header: str = "") -> None:
     """Write the fully resolved config as YAML (what a run directory keeps)."""
     text = yaml.safe_dump(config.dump(), sort_keys=False, allow_unicode=True)
-    path.write_text((header + text) if header else text, encoding="utf-8")
+    write_atomic(path, (header + text) if header else text)
 
 
 def config_to_yaml(config: ExperimentConfig) -> str:

@@ -19,22 +19,14 @@ import pandas as pd
 
 from stance.errors import DataError
 from stance.labels import DEFAULT_LABELS
+from stance.sources import government_mask
 
 REQUIRED_FIELDS: tuple[str, ...] = ("id", "text", "actor", "requester", "request", "episode", "date", "label")
-PROVENANCE_FIELDS: tuple[str, ...] = ("source_type", "request_kind", "hard_case", "basis")
 #: What prediction needs: only the text (and the request in request_text mode).
 PREDICT_FIELDS: tuple[str, ...] = ("text",)
 SUPPORTED_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 #: Cell values (lower-cased, stripped) that spreadsheets and pandas write for a missing value.
 MISSING_MARKERS = ("", "nan", "none", "null", "na", "n/a", "#n/a", "<na>", "nat")
-SOURCE_TYPES = (
-    "direct quote",
-    "reported speech",
-    "communique",
-    "parliamentary answer",
-    "press conference answer",
-    "social media post",
-)
 
 
 def file_format(path: Path) -> str:
@@ -340,13 +332,6 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def to_dataset(frame: pd.DataFrame):
-    """The frame as a Hugging Face ``datasets.Dataset`` (for the Trainer and for users)."""
-    import datasets
-
-    return datasets.Dataset.from_pandas(frame.reset_index(drop=True), preserve_index=False)
-
-
 # ----------------------------------------------------------------------------------------------
 # Describing a corpus
 
@@ -360,7 +345,7 @@ def corpus_stats(frame: pd.DataFrame, labels: Sequence[str] = DEFAULT_LABELS) ->
     """Tables describing a corpus: overview, label counts, and label counts per facet.
 
     Facets present in the frame are included: episode, actor, requester, decade, request kind,
-    source type, hard case. Every table is a DataFrame ready for CSV or Markdown.
+    request direction, source type, grounding, hard case. Every table is a DataFrame ready for CSV or Markdown.
     """
     frame = frame.copy()
     words = word_counts(frame)
@@ -380,7 +365,8 @@ def corpus_stats(frame: pd.DataFrame, labels: Sequence[str] = DEFAULT_LABELS) ->
             "value": [
                 len(frame),
                 frame["episode"].nunique() if "episode" in frame else 0,
-                frame["actor"].nunique() if "actor" in frame else 0,
+                # A bloc answering as a bloc (actor_type: organisation) is not a government.
+                frame.loc[government_mask(frame), "actor"].nunique() if "actor" in frame else 0,
                 frame["requester"].nunique() if "requester" in frame else 0,
                 int((frame.get("hard_case", pd.Series(dtype=str)).fillna("") != "").sum()),
                 round(float((frame.get("hard_case", pd.Series("", index=frame.index)).fillna("") != "").mean()), 3),
@@ -401,7 +387,8 @@ def corpus_stats(frame: pd.DataFrame, labels: Sequence[str] = DEFAULT_LABELS) ->
         frame["decade"] = frame["date"].str[:3] + "0s"
     if "hard_case" in frame:
         frame["hard_case"] = frame["hard_case"].fillna("").replace("", "(none)")
-    for facet in ("episode", "actor", "requester", "decade", "request_kind", "source_type", "hard_case"):
+    for facet in ("episode", "actor", "requester", "decade", "request_kind", "request_direction", "source_type",
+                  "grounding", "hard_case"):
         if facet in frame and "label" in frame:
             tables[facet] = _facet_table(frame, facet, labels)
     return tables

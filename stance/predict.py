@@ -11,10 +11,7 @@ of the rows and rank 0 merges the parts in input order (:mod:`stance.distributed
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +23,21 @@ import pandas as pd
 from stance import distributed
 from stance.data import PREDICT_FIELDS, count_rows, file_format, load_statements, read_table_chunks, validate_statements
 from stance.errors import DataError, StanceError
+from stance.io import (
+    ChunkWriter,
+    atomic_path,
+    check_output,
+    join_parts,
+    remove,
+    temporary_path,
+    with_predictions,
+    write_frame,
+)
 from stance.models import Classifier, TextInputs, load_classifier
 from stance.runs import open_run
+
+__all__ = ["SETTINGS", "PredictionSummary", "load_predictor", "predict_file", "predict_frame", "predict_texts",
+           "stream_predictions"]
 
 #: Keyword arguments that override the run's ``predict`` config section.
 SETTINGS = ("precision", "batch_size", "max_tokens", "threads", "device", "compile")
@@ -55,7 +65,7 @@ def load_predictor(run_path: str | Path, **settings: Any) -> tuple[Classifier, s
 
     ``settings`` (precision, batch_size, max_tokens, threads, device, compile) override the run config's
     ``predict`` section; ``None`` keeps the config's value. A precision the hardware does not run
-    well falls back to fp32 with a :class:`~stance.models.transformer.PrecisionWarning`.
+    well falls back to fp32 with a :class:`~stance.models.inference.PrecisionWarning`.
     """
     unknown = set(settings) - set(SETTINGS)
     if unknown:
@@ -71,35 +81,20 @@ def load_predictor(run_path: str | Path, **settings: Any) -> tuple[Classifier, s
     if chosen["device"] == "auto" and distributed.is_distributed():
         chosen["device"] = str(distributed.device())
     classifier = load_classifier(run.model_dir)
-    prepare = getattr(classifier, "prepare_inference", None)
-    if prepare is not None:
-        prepare(chosen["precision"], device=chosen["device"], batch_size=chosen["batch_size"],
-                max_tokens=chosen["max_tokens"], compile=chosen["compile"])
-    else:
-        from stance.models.transformer import CompileWarning, PrecisionWarning
-
-        if chosen["precision"] != "fp32":
-            warnings.warn(f"precision applies to transformer models; this {classifier.kind} model ignores it",
-                          PrecisionWarning, stacklevel=2)
-        if chosen["compile"]:
-            warnings.warn(f"compile applies to transformer models; this {classifier.kind} model ignores it",
-                          CompileWarning, stacklevel=2)
+    classifier.prepare_inference(chosen["precision"], device=chosen["device"], batch_size=chosen["batch_size"],
+                                 max_tokens=chosen["max_tokens"], compile=chosen["compile"])
     return classifier, config.input.mode
 
 
 def predict_frame(classifier: Classifier, frame: pd.DataFrame, mode: str = "text") -> pd.DataFrame:
-    """``frame`` with ``prediction`` and one ``p_<label>`` column per label appended.
+    """``frame`` with ``prediction`` and one ``p_<label>`` column per label appended (:mod:`stance.io`'s schema).
 
     Every input column is kept as it is, a gold ``label`` column included.
     """
     if mode == "request_text" and "request" not in frame.columns:
         raise DataError("this run reads the request with the statement: the input needs a 'request' column")
     proba = classifier.predict_proba(TextInputs.from_frame(frame, mode))
-    out = frame.copy()
-    out["prediction"] = [classifier.labels[i] for i in proba.argmax(axis=1)]
-    for i, label in enumerate(classifier.labels):
-        out[f"p_{label}"] = proba[:, i].round(6)
-    return out
+    return with_predictions(frame, proba, classifier.labels)
 
 
 def predict_texts(run_path: str | Path, texts: Sequence[str], requests: Sequence[str] | None = None,
@@ -131,28 +126,6 @@ def predict_file(run_path: str | Path, input_path: str | Path, output_path: str 
     return result
 
 
-def check_output(path: str | Path, force: bool) -> None:
-    """Refuse to overwrite an existing file unless ``force``; check the format first."""
-    file_format(Path(path))
-    if Path(path).exists() and not force:
-        raise StanceError(f"{path} already exists", hint="pass --force to overwrite it")
-
-
-def write_frame(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write CSV, JSONL or Parquet (from the extension) through a temporary file and a rename."""
-    path = Path(path)
-    fmt = file_format(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    if fmt == "csv":
-        frame.to_csv(tmp, index=False)
-    elif fmt == "jsonl":
-        frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
-    else:
-        frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
-
-
 # ----------------------------------------------------------------------------------------------
 # Streaming, and sharding across processes
 
@@ -178,7 +151,7 @@ def stream_predictions(run_path: str | Path, input_path: str | Path, output_path
     ranks, rank = distributed.world_size(), distributed.rank()
     if ranks > 1:
         distributed.init()
-    tmp = output_path.with_name(output_path.name + ".tmp")
+    tmp = temporary_path(output_path)
     part = output_path.with_name(f"{output_path.name}.part{rank}.tmp") if ranks > 1 else tmp
     outcome: dict[str, Any] = {}
     try:
@@ -186,17 +159,17 @@ def stream_predictions(run_path: str | Path, input_path: str | Path, output_path
         size = chunk_size or open_run(run_path).config().predict.chunk_size
         start, stop = distributed.shard_bounds(count_rows(input_path)) if ranks > 1 else (0, None)
         seen = _SeenIds()
-        with _ChunkWriter(part, file_format(output_path), header=rank == 0) as writer:
+        with ChunkWriter(part, file_format(output_path), header=rank == 0) as writer:
             for chunk in read_table_chunks(input_path, size, start=start, stop=stop):
                 chunk = validate_statements(chunk, input_path, labels=None, required=PREDICT_FIELDS)
                 seen.add(chunk)
                 writer.write(predict_frame(classifier, chunk.drop(columns="_line").reset_index(drop=True), mode))
-        outcome = {"rows": writer.rows, "ids": seen.arrays(), "precision": getattr(classifier, "precision", "fp32"),
-                   "device": _device_name(classifier)}
+        outcome = {"rows": writer.rows, "ids": seen.arrays(), "precision": classifier.precision,
+                   "device": classifier.inference_device()}
     except StanceError as err:
         outcome = {"error": err}
     except BaseException:
-        _remove(part)
+        remove(part)
         raise
     results = distributed.all_gather(outcome)  # also waits until every shard is written
     final: dict[str, Any] = {}
@@ -204,7 +177,7 @@ def stream_predictions(run_path: str | Path, input_path: str | Path, output_path
         final = _finish(results, input_path, output_path, tmp, ranks)
     final = distributed.broadcast(final)
     if "error" in final:
-        _remove(part)
+        remove(part)
         raise final["error"]
     return PredictionSummary(final["rows"], output_path, time.perf_counter() - started, final["precision"],
                              final["device"], ranks)
@@ -221,93 +194,15 @@ def _finish(results: list[dict[str, Any]], input_path: Path, output_path: Path, 
         if rows == 0:
             raise DataError(f"{input_path}: no statements", hint="the file has a header but no rows")
         _check_unique_ids(input_path, [r["ids"] for r in results])
-        if ranks > 1:
-            _join_parts(parts, tmp, file_format(output_path))
-        os.replace(tmp, output_path)
+        with atomic_path(output_path) as whole:  # ``tmp``: the one part, or every part joined into it
+            if ranks > 1:
+                join_parts(parts, whole, file_format(output_path))
     except StanceError as err:
         return {"error": err}
     finally:
         for path in {*parts, tmp}:
-            _remove(path)
+            remove(path)
     return {"rows": rows, "precision": results[0]["precision"], "device": results[0]["device"]}
-
-
-class _ChunkWriter:
-    """Appends frames to one CSV, JSONL or Parquet file as :func:`write_frame` would write them at once."""
-
-    def __init__(self, path: Path, fmt: str, header: bool = True) -> None:
-        self.path = path
-        self.format = fmt
-        self.header = header
-        self.rows = 0
-        self._handle: Any = None
-        self._parquet: Any = None
-        self._schema: Any = None
-
-    def __enter__(self) -> _ChunkWriter:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.format != "parquet":
-            self._handle = self.path.open("w", encoding="utf-8", newline="")
-        return self
-
-    def write(self, frame: pd.DataFrame) -> None:
-        if self.format == "csv":
-            frame.to_csv(self._handle, index=False, header=self.header and self.rows == 0)
-        elif self.format == "jsonl":
-            self._handle.write(frame.to_json(orient="records", lines=True, force_ascii=False))
-        else:
-            self._write_parquet(frame)
-        self.rows += len(frame)
-
-    def _write_parquet(self, frame: pd.DataFrame) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        if self._parquet is None:
-            # A column that is empty in the first chunk has no type yet: give it string, which later chunks fill.
-            fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
-            self._schema = pa.schema(fields, metadata=table.schema.metadata)
-            self._parquet = pq.ParquetWriter(self.path, self._schema)
-        try:
-            table = table.select(self._schema.names).cast(self._schema)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError) as err:
-            raise DataError(f"{self.path.name}: a column changes type between chunks ({str(err).splitlines()[0]})",
-                            hint="give every column one type, or write CSV or JSONL") from None
-        self._parquet.write_table(table)
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._handle is not None:
-            self._handle.close()
-        if self._parquet is not None:
-            self._parquet.close()
-        elif self.format == "parquet" and not self.path.exists():
-            self.path.touch()  # an empty shard: an empty part, so that joining finds every part
-
-
-def _join_parts(parts: list[Path], target: Path, fmt: str) -> None:
-    """Concatenate the part files in order into ``target`` (CSV parts after the first have no header)."""
-    if fmt != "parquet":
-        with target.open("wb") as out:
-            for part in parts:
-                with part.open("rb") as handle:
-                    shutil.copyfileobj(handle, out, 1 << 20)
-        return
-    import pyarrow.parquet as pq
-
-    writer = None
-    try:
-        for part in parts:
-            if part.stat().st_size == 0:
-                continue
-            source = pq.ParquetFile(part)
-            if writer is None:
-                writer = pq.ParquetWriter(target, source.schema_arrow)
-            for batch in source.iter_batches():
-                writer.write_batch(batch.cast(writer.schema) if batch.schema != writer.schema else batch)
-    finally:
-        if writer is not None:
-            writer.close()
 
 
 class _SeenIds:
@@ -341,19 +236,3 @@ def _check_unique_ids(path: Path, shards: list[tuple[np.ndarray, np.ndarray]]) -
         more = f" and {len(shown) - 5} more" if len(shown) > 5 else ""
         raise DataError(f"{path}: duplicate id(s) on line(s) {', '.join(map(str, shown[:5]))}{more}",
                         hint="give every row its own id")
-
-
-def _device_name(classifier: Classifier) -> str:
-    members = getattr(classifier, "members", None)  # an ensemble runs where its members run
-    model = getattr(members[0] if members else classifier, "model", None)
-    try:
-        return str(next(model.parameters()).device)
-    except (AttributeError, StopIteration, TypeError):
-        return "cpu"
-
-
-def _remove(path: Path) -> None:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        pass

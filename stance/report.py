@@ -1,12 +1,10 @@
-"""Reports: pandas tables written as CSV, Markdown and HTML, shown in the terminal with rich, and
-plotted with matplotlib (PNG, drawn on the Agg canvas: no display, no pyplot state)."""
+"""Reports: pandas tables written as CSV (the data) and a one-page Markdown report, shown in the terminal with rich, and
+plotted with matplotlib (PNG, drawn on the Agg canvas: no display, no pyplot state). The HTML pages are
+:mod:`stance.pages`."""
 
 from __future__ import annotations
 
-import base64
-import html
 import math
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -14,6 +12,11 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+
+from stance.io import atomic_path, write_atomic
+
+__all__ = ["markdown", "plot_confusion", "plot_history", "plot_reliability", "read_csv_table", "rich_table",
+           "STATEMENT_TABLES", "save_figure", "show", "write_atomic", "write_tables"]
 
 
 def markdown(frame: pd.DataFrame, decimals: int = 3) -> str:
@@ -45,24 +48,23 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write text through a temporary file and a rename: a crash never leaves half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+#: Tables with a row per statement: their CSV is the data, and report.md only says where it is.
+STATEMENT_TABLES: tuple[str, ...] = ("predictions", "errors")
 
 
 def write_tables(tables: Mapping[str, pd.DataFrame], folder: Path, title: str = "") -> list[Path]:
-    """Write each table as ``<name>.csv`` and ``<name>.md`` into ``folder``, plus ``report.md``."""
+    """Write each table as ``<name>.csv`` into ``folder`` (the data), plus one page, ``report.md``,
+    showing the first 50 rows of each but the :data:`STATEMENT_TABLES`, which it names."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     sections = [f"# {title}\n"] if title else []
     for name, table in tables.items():
         csv_path = folder / f"{name}.csv"
         write_atomic(csv_path, table.to_csv(index=False))
-        write_atomic(folder / f"{name}.md", markdown(table) + "\n")
         written.append(csv_path)
+        if name in STATEMENT_TABLES:
+            sections.append(f"## {name.replace('_', ' ')}\n\n{len(table)} rows in {name}.csv\n")
+            continue
         shown = table.head(50)
         more = f"\n\n({len(table) - 50} more rows in {name}.csv)" if len(table) > 50 else ""
         sections.append(f"## {name.replace('_', ' ')}\n\n{markdown(shown)}{more}\n")
@@ -99,34 +101,6 @@ def show(frame: pd.DataFrame, title: str | None = None, console: Console | None 
     (console or Console()).print(rich_table(frame, title, max_rows))
 
 
-def html_page(title: str, tables: Mapping[str, pd.DataFrame], images: Mapping[str, str] | None = None,
-              max_rows: int = 50) -> str:
-    """One self-contained HTML page of tables (and inline base64 PNG images).
-
-    Tables longer than ``max_rows`` show their first rows and say how many more the CSV holds.
-    """
-    style = (
-        "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
-        "table{border-collapse:collapse;margin:1em 0;font-size:.9em}th,td{border:1px solid #ccc;padding:.25em .5em}"
-        "th{background:#f3f3f3}td{vertical-align:top}img{max-width:100%}"
-    )
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-             f"<style>{style}</style></head><body><h1>{html.escape(title)}</h1>"]
-    for name, table in tables.items():
-        parts.append(f"<h2>{html.escape(name.replace('_', ' '))}</h2>")
-        parts.append(table.head(max_rows).to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0))
-        if len(table) > max_rows:
-            parts.append(f"<p>({len(table) - max_rows} more rows in the CSV)</p>")
-    for name, data in (images or {}).items():
-        parts.append(f"<h2>{html.escape(name)}</h2><img alt='{html.escape(name)}' src='data:image/png;base64,{data}'>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
-
-
-# ----------------------------------------------------------------------------------------------
-# Plots
-
-
 def _figure(width: float = 4.8, height: float = 4.0, **margins: float):
     # A bare Figure on an Agg canvas: works headless and in threads, and leaves pyplot untouched.
     # Fixed margins instead of a layout engine: one draw per PNG instead of two.
@@ -140,11 +114,9 @@ def _figure(width: float = 4.8, height: float = 4.0, **margins: float):
 
 
 def save_figure(figure, path: Path) -> Path:
-    """Write ``figure`` as PNG through a temporary file and a rename (like :func:`write_atomic`)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    figure.savefig(tmp, format="png", metadata={"Software": None})
-    os.replace(tmp, path)
+    """Write ``figure`` as PNG through a temporary file and a rename (:func:`stance.io.atomic_path`)."""
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", metadata={"Software": None})
     return path
 
 
@@ -218,31 +190,3 @@ def plot_history(history: pd.DataFrame, path: Path, title: str = "training") -> 
             ax.set_ylim(0, 1)
     figure.suptitle(title)
     return save_figure(figure, path)
-
-
-def png_base64(path: Path) -> str:
-    """A PNG file as base64 text, for an ``<img src="data:image/png;base64,...">``."""
-    return base64.b64encode(Path(path).read_bytes()).decode("ascii")
-
-
-def write_evaluation_report(tables: Mapping[str, pd.DataFrame], folder: Path, title: str,
-                            images: Mapping[str, Path] | None = None) -> Path:
-    """Plots and one self-contained ``report.html`` for an evaluated set, in ``folder``.
-
-    Draws ``confusion.png`` and ``reliability.png`` from the ``confusion`` and ``reliability``
-    tables (when present), and writes every table but ``predictions`` (all statements: see its
-    CSV) with ``errors`` shown as the top errors, then the plots and any further ``images``
-    inline. Returns the page's path.
-    """
-    plots = {}
-    if "confusion" in tables:
-        plots["confusion matrix"] = plot_confusion(tables["confusion"], folder / "confusion.png")
-    if "reliability" in tables:
-        plots["reliability diagram"] = plot_reliability(tables["reliability"], folder / "reliability.png")
-    plots.update(images or {})
-    shown = {("top_errors" if name == "errors" else name): table
-             for name, table in tables.items() if name != "predictions"}
-    page = html_page(title, shown, {name: png_base64(png) for name, png in plots.items()}, max_rows=25)
-    path = folder / "report.html"
-    write_atomic(path, page)
-    return path

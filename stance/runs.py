@@ -7,8 +7,8 @@ Layout of one run (``experiments/<id>/``; see ``experiments/README.md``)::
     model/           the fitted classifier (safetensors / JSON / npz; never pickle)
     history.csv      training log (loss, dev metrics per epoch); history.png plots it
     metrics.json     headline metrics per evaluated split
-    reports/<split>/ tables as CSV and Markdown (summary, per class, confusion, predictions, ...),
-                     confusion.png, reliability.png and report.html (one self-contained page)
+    reports/<split>/ tables as CSV (summary, per class, confusion, predictions, ...), report.md (one
+                     page of them), confusion.png, reliability.png and report.html (self-contained)
 
 A run is written under ``<id>.incomplete/`` and renamed to ``<id>/`` only when it finishes, so an
 interrupted run is never mistaken for a finished one. Ids are unique (time + random suffix); a
@@ -23,6 +23,8 @@ import platform
 import secrets
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -33,6 +35,7 @@ import pandas as pd
 
 from stance.config import ExperimentConfig, load_config, save_config
 from stance.errors import RunError
+from stance.io import write_json
 
 INCOMPLETE_SUFFIX = ".incomplete"
 TRACKED_PACKAGES = (
@@ -97,13 +100,6 @@ class Run:
         write_json(self.path / "metrics.json", all_metrics)
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON through a temporary file and a rename, so a reader never sees half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def new_run(config: ExperimentConfig, *, command: str | None = None, parent: Path | None = None) -> Run:
     """Create ``<output.dir>/<id>.incomplete/`` with the resolved config and a first manifest."""
     parent = Path(parent or config.output.dir)
@@ -162,6 +158,20 @@ def fail_run(run: Run, reason: str, status: str = "failed") -> None:
     """Record why a run stopped (``status``: failed or interrupted); its folder keeps the
     ``.incomplete`` suffix."""
     run.update_manifest(status=status, finished=_now(), error=reason)
+
+
+@contextmanager
+def recording(run: Run, *, writer: bool = True) -> Iterator[Run]:
+    """Run the block; if it raises, record in ``run``'s manifest that the run failed (or was
+    interrupted, on Ctrl-C) and why, then let the error go on. ``writer=False`` records nothing:
+    the processes of a torchrun job other than rank 0 never write the run folder."""
+    try:
+        yield run
+    except BaseException as err:
+        if writer:
+            fail_run(run, f"{type(err).__name__}: {err}",
+                     status="interrupted" if isinstance(err, KeyboardInterrupt) else "failed")
+        raise
 
 
 def reopen_run(run: Run, command: str | None = None) -> None:

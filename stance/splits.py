@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from stance.errors import DataError
+from stance.io import write_json
 
 SPLITS: tuple[str, ...] = ("train", "dev", "test")
 
@@ -84,6 +84,27 @@ def make_split(frame: pd.DataFrame, *, seed: int = 13, dev_fraction: float = 0.1
     return Split(dict(sorted(assignment.items())), seed, dev_fraction, test_fraction)
 
 
+def extend_split(split: Split, frame: pd.DataFrame) -> Split:
+    """``split`` with the episodes of ``frame`` it lacks assigned, every existing assignment kept.
+
+    The new episodes are split among themselves as :func:`make_split` splits a corpus (stratified
+    by label, the split's own seed and fractions), so that new kinds of request reach dev and test
+    too, while no statement already in a split moves. Fewer than three new episodes all go to train.
+    """
+    new = frame[~frame["episode"].isin(split.episodes)]
+    if new.empty:
+        return split
+    if new["episode"].nunique() < 3:
+        added = {episode: "train" for episode in new["episode"]}
+    else:
+        added = make_split(new, seed=split.seed, dev_fraction=split.dev_fraction,
+                           test_fraction=split.test_fraction).episodes
+    method = split.method if "episodes added later" in split.method else (
+        f"{split.method}; episodes added later split among themselves the same way (stance data split --extend)")
+    return Split(dict(sorted({**split.episodes, **added}.items())), split.seed, split.dev_fraction,
+                 split.test_fraction, method)
+
+
 def hold_out_episodes(frame: pd.DataFrame, fraction: float, seed: int) -> np.ndarray:
     """Positions in ``frame`` of whole episodes holding about ``fraction`` of its statements,
     stratified by label as :func:`make_split` takes dev; empty when there are under two episodes."""
@@ -110,10 +131,7 @@ def _one_fold(groups, labels, index, fraction, seed, splitter_cls) -> np.ndarray
 def save_split(split: Split, path: str | Path) -> None:
     """Write the split file (JSON, episodes listed per split) through a temporary file and a rename,
     so that a crash never leaves half a split file for every later run to read."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(split.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_json(path, split.to_json())
 
 
 def load_split(path: str | Path) -> Split:
@@ -124,7 +142,8 @@ def load_split(path: str | Path) -> Split:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         episodes = {episode: name for name in SPLITS for episode in data["episodes"].get(name, [])}
-        return Split(episodes, int(data["seed"]), float(data["dev_fraction"]), float(data["test_fraction"]))
+        return Split(episodes, int(data["seed"]), float(data["dev_fraction"]), float(data["test_fraction"]),
+                     **({"method": str(data["method"])} if "method" in data else {}))
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
         raise DataError(f"{path}: not a stance split file ({err})") from None
 
@@ -188,20 +207,6 @@ def check_leakage(
     near = pd.DataFrame(rows, columns=["id_a", "split_a", "id_b", "split_b", "cosine", "text_a", "text_b"])
     near = near.sort_values("cosine", ascending=False).reset_index(drop=True)
     return LeakageReport(shared, near, threshold, split.value_counts().to_dict())
-
-
-def near_duplicates_within(frame: pd.DataFrame, threshold: float = 0.8) -> pd.DataFrame:
-    """Pairs of statements anywhere in the corpus with TF-IDF cosine ≥ ``threshold``."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    vectors = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit_transform(frame["text"])
-    sims = (vectors @ vectors.T).tocoo()
-    keep = (sims.row < sims.col) & (sims.data >= threshold)
-    rows = [
-        {"id_a": frame["id"].iat[r], "id_b": frame["id"].iat[c], "cosine": round(float(s), 3)}
-        for r, c, s in zip(sims.row[keep], sims.col[keep], sims.data[keep], strict=True)
-    ]
-    return pd.DataFrame(rows, columns=["id_a", "id_b", "cosine"]).sort_values("cosine", ascending=False)
 
 
 def split_summary(frame: pd.DataFrame, split: pd.Series, labels: Sequence[str]) -> pd.DataFrame:

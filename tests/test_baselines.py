@@ -1,4 +1,4 @@
-"""Tests for stance.models.baselines: overfit, save, reload; the keyword rules; the builders."""
+"""Tests for stance.models.baselines and stance.models.logreg: overfit, save, reload; the keyword rules; the builders."""
 
 from __future__ import annotations
 
@@ -12,13 +12,8 @@ from pydantic import ValidationError
 
 from stance.errors import ModelError
 from stance.models.base import MODELS, TextInputs, read_card
-from stance.models.baselines import (
-    DEFAULT_LEXICON,
-    EmbeddingLogReg,
-    KeywordRules,
-    MajorityClass,
-    TfidfLogReg,
-)
+from stance.models.baselines import DEFAULT_LEXICON, KeywordRules, MajorityClass
+from stance.models.logreg import EmbeddingLogReg, TfidfLogReg
 
 LABELS = ["decline", "consider", "comply"]
 

@@ -9,7 +9,7 @@ from stance.cli import app
 from stance.compare import compare_runs, latest_runs, leaderboard, load_predictions
 from stance.config import apply_overrides, load_config
 from stance.errors import StanceError
-from stance.experiment import cross_validate, run_experiment
+from stance.recipes import cross_validate, run_experiment
 from stance.runs import Run
 
 runner = CliRunner()
@@ -28,9 +28,9 @@ def perfect_copy(run: Run, name: str) -> Run:
     copy = Run(shutil.copytree(run.path, run.path.with_name(name)))
     path = copy.reports_dir("test") / "predictions.csv"
     predictions = pd.read_csv(path)
-    predictions["predicted"] = predictions["gold"]
+    predictions["prediction"] = predictions["label"]
     for label in ("decline", "consider", "comply"):
-        predictions[f"p_{label}"] = (predictions["gold"] == label).astype(float)
+        predictions[f"p_{label}"] = (predictions["label"] == label).astype(float)
     predictions.to_csv(path, index=False)
     return copy
 
@@ -65,7 +65,7 @@ def test_compare_refuses_runs_on_different_statements_or_gold(toy_experiment):
     relabelled = perfect_copy(majority, "relabelled")
     path = relabelled.reports_dir("test") / "predictions.csv"
     predictions = pd.read_csv(path)
-    predictions.loc[0, "gold"] = "comply" if predictions.loc[0, "gold"] != "comply" else "decline"
+    predictions.loc[0, "label"] = "comply" if predictions.loc[0, "label"] != "comply" else "decline"
     predictions.to_csv(path, index=False)
     with pytest.raises(StanceError, match="1 statement\\(s\\) have different gold labels"):
         compare_runs([majority, relabelled])
@@ -119,3 +119,13 @@ def test_report_compare_and_leaderboard_commands_write_csv_markdown_and_html(toy
     missing = runner.invoke(app, ["report", "compare", str(majority.path), "--split", "train"])
     assert missing.exit_code == 1 and "no predictions for 'train'" in missing.output
     assert "Traceback" not in missing.output
+
+
+def test_runs_written_before_the_one_prediction_schema_still_compare(toy_experiment):
+    majority = baseline_run(toy_experiment, "majority")
+    earlier = perfect_copy(majority, "earlier")
+    path = earlier.reports_dir("test") / "predictions.csv"
+    pd.read_csv(path).rename(columns={"label": "gold", "prediction": "predicted"}).to_csv(path, index=False)
+    assert {"label", "prediction"} <= set(load_predictions(earlier, "test").columns)
+    table = compare_runs([majority, earlier], resamples=200)
+    assert table["run"].tolist() == ["earlier", majority.id] and table.loc[0, "macro_f1"] == 1.0

@@ -3,7 +3,7 @@ import pytest
 
 from stance.config import load_config
 from stance.errors import ConfigError
-from stance.experiment import run_experiment
+from stance.recipes import run_experiment
 from stance.models import TextInputs, build_classifier, load_classifier
 from stance.models.ensemble import SeedEnsemble
 

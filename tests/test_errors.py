@@ -92,7 +92,7 @@ def _write_experiment(folder: Path, model: str, model_type: str = "transformer")
 
 def _train(folder: Path, model: str, model_type: str) -> Path:
     from stance.config import load_config
-    from stance.experiment import train
+    from stance.recipes import train
 
     _write_experiment(folder, model, model_type)
     cwd = Path.cwd()
@@ -244,13 +244,13 @@ def _bogus_folder(name: str) -> Callable[[Path, dict], None]:
 
 
 def _interrupt(folder: Path, ctx: dict) -> None:
-    import stance.experiment
+    import stance.recipes.training
 
     def ctrl_c(*args, **kwargs):
         raise KeyboardInterrupt
 
     _toy(folder, ctx)
-    ctx["monkeypatch"].setattr(stance.experiment, "fit", ctrl_c)
+    ctx["monkeypatch"].setattr(stance.recipes.training, "fit", ctrl_c)
 
 
 _LONG_TEXT = "Officials said the request would be studied. " * 30

@@ -307,8 +307,8 @@ def test_breakdown_table_scores_each_group_largest_first():
     frame = pd.DataFrame(
         {
             "actor": ["Canada"] * 2 + ["Germany"] * 3,
-            "gold": ["decline", "comply", "consider", "consider", "comply"],
-            "predicted": ["decline", "decline", "consider", "consider", "comply"],
+            "label": ["decline", "comply", "consider", "consider", "comply"],
+            "prediction": ["decline", "decline", "consider", "consider", "comply"],
         }
     )
     table = breakdown_table(frame, "actor", LABELS)
@@ -326,8 +326,8 @@ def test_error_table_lists_misclassified_rows_most_confident_first():
         {
             "id": ["a", "b", "c"],
             "text": ["x", "y", "z"],
-            "gold": ["decline", "comply", "consider"],
-            "predicted": ["consider", "comply", "decline"],
+            "label": ["decline", "comply", "consider"],
+            "prediction": ["consider", "comply", "decline"],
             "p_decline": [0.3, 0.1, 0.9],
             "p_consider": [0.6, 0.1, 0.05],
             "p_comply": [0.1, 0.8, 0.05],

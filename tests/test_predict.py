@@ -1,4 +1,5 @@
-"""Prediction: precision paths, batching, streaming files in chunks, and the CLI over them."""
+"""Prediction: precision paths on a trained run, streaming files in chunks, and the CLI over them
+(batching and the CPU probes themselves: tests/test_inference.py)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,11 @@ from typer.testing import CliRunner
 
 from conftest import LABELS, toy_frame
 from stance.cli import app
-from stance.config import PredictConfig
 from stance.data import read_table_chunks
 from stance.errors import DataError, ModelError, StanceError
 from stance.models import TextInputs
-from stance.models import transformer as transformer_module
-from stance.models.transformer import PRECISIONS, CompileWarning, PrecisionWarning, int8_engine, pad_batch, quantize_int8, token_batches
+from stance.models import inference as inference_module
+from stance.models.inference import CompileWarning, PrecisionWarning, int8_engine, quantize_int8
 from stance.predict import load_predictor, predict_file, predict_texts, stream_predictions
 
 runner = CliRunner()
@@ -39,7 +39,7 @@ EXTRA = [
 def train_toy_run(folder: Path, model_dir: Path) -> Path:
     """A run of the tiny BERT trained until it tells the toy labels apart (seconds)."""
     from stance.config import load_config
-    from stance.experiment import train
+    from stance.recipes import train
 
     toy_frame().to_json(folder / "statements.jsonl", orient="records", lines=True)
     (folder / "splits.json").write_text(json.dumps({
@@ -70,32 +70,6 @@ def _inputs() -> pd.DataFrame:
     frame = pd.concat([frame, extra], ignore_index=True).fillna("")
     frame["note"] = [f"n{i}" for i in range(len(frame))]
     return frame
-
-
-# ----------------------------------------------------------------------------------------------
-# Batching and padding
-
-
-def test_token_batches_sort_by_length_and_respect_both_caps():
-    lengths = [5, 3, 9, 3, 1]
-    # Shortest first, ties in input order (3 at index 1 before 3 at index 3).
-    assert [b.tolist() for b in token_batches(lengths, 2)] == [[4, 1], [3, 0], [2]]
-    # Budget 9 tokens: [1, 3, 3] pads to 3 x 3 = 9; adding 5 would pad to 4 x 5 = 20.
-    assert [b.tolist() for b in token_batches(lengths, 10, max_tokens=9)] == [[4, 1, 3], [0], [2]]
-    # An input longer than the budget still gets a batch of its own.
-    assert [b.tolist() for b in token_batches([20, 2], 10, max_tokens=8)] == [[1], [0]]
-
-
-def test_pad_batch_pads_rows_to_their_longest_with_the_pad_id():
-    class Tok:
-        pad_token_id, pad_token_type_id, padding_side = 7, 0, "right"
-
-    encoded = {"input_ids": [[1, 2, 3], [4], [5, 6]], "attention_mask": [[1, 1, 1], [1], [1, 1]]}
-    batch = pad_batch(encoded, [1, 2], Tok())
-    assert batch["input_ids"].tolist() == [[4, 7], [5, 6]]
-    assert batch["attention_mask"].tolist() == [[1, 0], [1, 1]]
-    Tok.padding_side = "left"
-    assert pad_batch(encoded, [1, 2], Tok())["input_ids"].tolist() == [[7, 4], [5, 6]]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -164,7 +138,7 @@ def test_int8_through_load_predictor_and_the_config(run_dir, tmp_path):
 
 
 def test_bf16_falls_back_to_fp32_with_a_warning_on_a_cpu_without_native_bf16(run_dir, monkeypatch):
-    monkeypatch.setattr(transformer_module, "cpu_flags", lambda: {"avx2", "fma"})
+    monkeypatch.setattr(inference_module, "cpu_flags", lambda: {"avx2", "fma"})
     with pytest.warns(PrecisionWarning, match="no native bf16"):
         classifier, _ = load_predictor(run_dir, precision="bf16")
     assert classifier.precision == "fp32"
@@ -173,7 +147,7 @@ def test_bf16_falls_back_to_fp32_with_a_warning_on_a_cpu_without_native_bf16(run
 
 
 def test_bf16_casts_the_model_where_the_cpu_has_amx(run_dir, monkeypatch):
-    monkeypatch.setattr(transformer_module, "cpu_flags", lambda: {"avx512f", "amx_tile", "amx_bf16"})
+    monkeypatch.setattr(inference_module, "cpu_flags", lambda: {"avx512f", "amx_tile", "amx_bf16"})
     texts = TextInputs(_inputs()["text"].tolist())
     with warnings.catch_warnings():
         warnings.simplefilter("error", PrecisionWarning)
@@ -244,18 +218,6 @@ def test_compile_comes_from_the_config_and_the_call_overrides_it(run_dir, tmp_pa
     load_predictor(run)
     load_predictor(run, compile=False)
     assert asked == [False, True, False]
-
-
-def test_cpu_has_fast_bf16_reads_the_cpu_flags(monkeypatch):
-    monkeypatch.setattr(transformer_module, "cpu_flags", lambda: {"avx2"})
-    assert not transformer_module.cpu_has_fast_bf16()
-    monkeypatch.setattr(transformer_module, "cpu_flags", lambda: {"avx512f", "avx512_bf16"})
-    assert transformer_module.cpu_has_fast_bf16()
-
-
-def test_config_precision_choices_are_the_ones_the_model_knows():
-    choices = PredictConfig.model_fields["precision"].annotation.__args__
-    assert tuple(choices) == PRECISIONS
 
 
 # ----------------------------------------------------------------------------------------------
@@ -340,7 +302,7 @@ def test_cli_predict_streams_a_file_with_a_precision(run_dir, tmp_path):
 
 
 def test_cli_predict_prints_one_warning_line_when_bf16_falls_back(run_dir, monkeypatch):
-    monkeypatch.setattr(transformer_module, "cpu_flags", lambda: {"avx2"})
+    monkeypatch.setattr(inference_module, "cpu_flags", lambda: {"avx2"})
     result = runner.invoke(app, ["predict", str(run_dir), "We will send ships.", "--precision", "bf16"])
     assert result.exit_code == 0, result.output
     assert "warning: this CPU has no native bf16 matmul" in result.output and "predicting in fp32" in result.output

@@ -8,7 +8,7 @@ import pytest
 
 from stance.config import apply_overrides, load_config
 from stance.evaluate import confusion_table, reliability_table
-from stance.report import html_page, plot_confusion, plot_history, plot_reliability
+from stance.report import plot_confusion, plot_history, plot_reliability
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -42,17 +42,9 @@ def test_history_plot_has_a_panel_per_curve_and_skips_histories_without_steps(tm
     assert not (tmp_path / "baseline.png").exists() and not (tmp_path / "empty.png").exists()
 
 
-def test_html_page_escapes_and_shows_the_first_rows():
-    table = pd.DataFrame({"text": ["<script>x</script>"] + [f"row {i}" for i in range(29)], "value": np.arange(30.0)})
-    page = html_page("a <b> title", {"errors": table}, {"plot": "AAAA"}, max_rows=10)
-    assert "<script>" not in page and "&lt;script&gt;" in page and "a &lt;b&gt; title" in page
-    assert page.count("<tr") == 11  # header and ten rows
-    assert "(20 more rows in the CSV)" in page and "src='data:image/png;base64,AAAA'" in page
-
-
 @pytest.fixture
 def transformer_run(toy_experiment):
-    from stance.experiment import run_experiment
+    from stance.recipes import run_experiment
 
     config = apply_overrides(load_config(toy_experiment), {"evaluate.baselines": ["majority", "keyword"]},
                              source="test")
@@ -65,20 +57,34 @@ def test_run_report_is_one_self_contained_page_with_tables_and_plots(transformer
     reports = run.reports_dir("test")
     page = (reports / "report.html").read_text()
     assert re.search(rf"<title>{run.id}: test \(transformer\)</title>", page)
-    headings = re.findall(r"<h2>([^<]+)</h2>", page)
-    assert headings == ["comparison", "summary", "per class", "confusion", "reliability", "by episode", "by actor",
-                        "by requester", "by source type", "top errors", "confusion matrix", "reliability diagram",
-                        "training history"]
-    for text in ("macro_f1", "ci_low", "cohen_kappa", "model_minus_this", "<td>keyword</td>", "<td>majority</td>",
-                 "<td>decline</td>", "<td>consider</td>", "<td>comply</td>"):
+    headings = re.findall(r"<h2>([^<]+)</h2>", page)  # the page itself is tested in tests/test_pages.py
+    assert headings == ["Contents", "Against the baselines", "Scores", "Confusion matrix", "Calibration", "Breakdowns",
+                        "Training", "Errors"]
+    for text in ("macro-F1", "Cohen&#39;s κ", "model − this", '<th scope="row">keyword</th>',
+                 '<th scope="row">majority</th>', '<th scope="row">decline</th>', '<th scope="row">consider</th>',
+                 '<th scope="row">comply</th>', "By episode", "By actor", "By requester", "By source type"):
         assert text in page, text
-    assert "p_value" in page and "predictions" not in headings
-    images = re.findall(r"<img alt='([^']+)' src='data:image/png;base64,([A-Za-z0-9+/=]+)'>", page)
-    assert [name for name, _ in images] == ["confusion matrix", "reliability diagram", "training history"]
-    assert all(base64.b64decode(data)[:8] == PNG_SIGNATURE for _, data in images)
-    assert "src='http" not in page and "<script" not in page  # nothing to fetch: opens offline
+    images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="([^"]+)">', page)
+    assert [name for _, name in images] == ["confusion matrix", "reliability diagram", "training history"]
+    assert all(base64.b64decode(data)[:8] == PNG_SIGNATURE for data, _ in images)
+    assert 'src="http' not in page and "<script src" not in page  # nothing to fetch: opens offline
     for png in (reports / "confusion.png", reports / "reliability.png", run.path / "history.png",
                 run.reports_dir("dev") / "confusion.png", run.reports_dir("dev") / "report.html"):
         assert png.is_file(), png
     reliability = pd.read_csv(reports / "reliability.csv")
     assert len(reliability) == 10 and reliability["count"].sum() == 6
+
+
+def test_write_tables_writes_csv_data_and_one_page_without_the_statement_tables(tmp_path):
+    from stance.report import write_tables
+
+    predictions = pd.DataFrame({"id": [f"s{i}" for i in range(80)], "text": ["a long statement"] * 80})
+    summary = pd.DataFrame({"metric": ["accuracy"], "value": [0.75]})
+    written = write_tables({"summary": summary, "predictions": predictions, "errors": predictions.head(3)},
+                           tmp_path, title="run: test")
+    assert [p.name for p in written] == ["summary.csv", "predictions.csv", "errors.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["errors.csv", "predictions.csv", "report.md", "summary.csv"]
+    page = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "| accuracy |" in page and "0.750" in page
+    assert "80 rows in predictions.csv" in page and "3 rows in errors.csv" in page
+    assert "a long statement" not in page

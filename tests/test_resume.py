@@ -9,7 +9,6 @@ checks that keep a resume honest.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -26,7 +25,8 @@ from stance.cli import app
 from stance.config import load_config
 from stance.data import load_statements
 from stance.errors import RunError
-from stance.experiment import _last_checkpoint, resume_run, run_experiment, train
+from stance.recipes import resume_run, run_experiment, train
+from stance.recipes.training import last_checkpoint
 from stance.models import TextInputs, load_classifier
 from stance.runs import Run, open_run
 
@@ -74,7 +74,7 @@ def _metrics(run_path: Path) -> dict:
 
 def _crash_after_training(monkeypatch, config: Path) -> Run:
     """A run that trained to the end but crashed before finishing: checkpoints are left behind."""
-    import stance.experiment as experiment
+    import stance.recipes.training as experiment
 
     def crash(*args, **kwargs):
         raise RuntimeError("simulated crash")
@@ -149,7 +149,7 @@ def test_a_stance_run_resumes_with_its_baselines_and_held_out_reports(tmp_path, 
     config = _experiment(tmp_path, "default")
     text = config.read_text().replace("type: transformer", "type: majority").replace("baselines: []", "baselines: [keyword]")
     config.write_text(text)
-    import stance.experiment as experiment
+    import stance.recipes.experiment as experiment
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt
@@ -187,19 +187,19 @@ def test_resume_starts_from_the_newest_complete_checkpoint(tmp_path):
         folder.mkdir(parents=True)
         (folder / "model.safetensors").write_bytes(b"")
         if complete:
-            state = {"global_step": step, "best_model_checkpoint": f"/elsewhere/checkpoints/checkpoint-3"}
+            state = {"global_step": step, "best_model_checkpoint": "/elsewhere/checkpoints/checkpoint-3"}
             (folder / "trainer_state.json").write_text(json.dumps(state))
     (run.checkpoint_dir / "checkpoint-12").mkdir()  # a kill before even the weights were written
-    assert _last_checkpoint(run) == run.checkpoint_dir / "checkpoint-6"
+    assert last_checkpoint(run) == run.checkpoint_dir / "checkpoint-6"
     assert sorted(p.name for p in run.checkpoint_dir.iterdir()) == ["checkpoint-3", "checkpoint-6"]
     # The run folder moved since the Trainer wrote the state: the best checkpoint is found in its new place.
     state = json.loads((run.checkpoint_dir / "checkpoint-6" / "trainer_state.json").read_text())
     assert state["best_model_checkpoint"] == str(run.checkpoint_dir / "checkpoint-3")
-    assert _last_checkpoint(Run(tmp_path / "empty.incomplete")) is None
+    assert last_checkpoint(Run(tmp_path / "empty.incomplete")) is None
 
 
 def test_interrupted_training_is_recorded_and_exits_130(tmp_path, tiny_model_dir, monkeypatch):
-    import stance.experiment as experiment
+    import stance.recipes.training as experiment
 
     config = _experiment(tmp_path, str(tiny_model_dir))
 

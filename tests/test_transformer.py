@@ -1,15 +1,26 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
-from stance.models import TextInputs, load_classifier
+from stance.config import validate_config
+from stance.models import TextInputs, build_classifier, load_classifier
 from stance.models.transformer import TransformerClassifier
 
 LABELS = ["decline", "consider", "comply"]
 
 
+def _transformer(model_dir, *, pooling="cls", **train) -> TransformerClassifier:
+    """A transformer built as a run builds it: settings not given are the config's defaults (the builder
+    is the only source of defaults)."""
+    config = validate_config({"data": {"labels": LABELS}, "model": {"name": str(model_dir), "params": {"pooling": pooling}},
+                              "train": train})
+    return build_classifier(config)
+
+
 def _fit(model_dir, statements, tmp_path, mode="text", **kwargs):
-    clf = TransformerClassifier(LABELS, str(model_dir), learning_rate=2e-3, epochs=kwargs.pop("epochs", 12),
-                                batch_size=8, warmup_ratio=0.0, **kwargs)
+    clf = _transformer(model_dir, learning_rate=2e-3, epochs=kwargs.pop("epochs", 12), batch_size=8, warmup_ratio=0.0,
+                       **kwargs)
     x = TextInputs.from_frame(statements, mode)
     history = clf.fit(x, statements["label"].tolist(), seed=0)
     return clf, x, history
@@ -96,7 +107,7 @@ def test_model_path_that_is_not_a_model_is_a_clear_error(tmp_path, statements):
     from stance.errors import ModelError
 
     (tmp_path / "empty").mkdir()
-    clf = TransformerClassifier(LABELS, str(tmp_path / "empty"))
+    clf = _transformer(tmp_path / "empty")
     with pytest.raises(ModelError, match="config.json is missing"):
         clf.fit(TextInputs.from_frame(statements), statements["label"].tolist())
 
@@ -104,7 +115,7 @@ def test_model_path_that_is_not_a_model_is_a_clear_error(tmp_path, statements):
 @pytest.mark.slow
 def test_real_packaged_minilm_trains_predicts_and_reloads(statements, tmp_path):
     """The embedded default model: a few steps on a handful of statements, then new text."""
-    clf = TransformerClassifier(LABELS, "default", learning_rate=5e-5, epochs=1, max_steps=4, batch_size=8)
+    clf = _transformer("default", learning_rate=5e-5, epochs=1, max_steps=4, batch_size=8)
     clf.fit(TextInputs.from_frame(statements), statements["label"].tolist(), seed=1)
     new = TextInputs(["The government confirmed it will not extend the mission.",
                       "Officials are still weighing the request from Washington."])
@@ -118,8 +129,7 @@ def test_head_learning_rate_applies_to_the_head_alone(tiny_model_dir, statements
     """The classifier layer gets head_learning_rate; every encoder parameter keeps learning_rate."""
     from transformers import TrainingArguments
 
-    clf = TransformerClassifier(LABELS, str(tiny_model_dir), learning_rate=1e-5, head_learning_rate=1e-3,
-                                pooling="mean")
+    clf = _transformer(tiny_model_dir, learning_rate=1e-5, head_learning_rate=1e-3, pooling="mean")
     clf._load_pretrained()
     optimizer_cls, kwargs = clf._optimizer(TrainingArguments(output_dir=str(tmp_path), weight_decay=0.01))
     optimizer = optimizer_cls(kwargs.pop("params"), **kwargs)
@@ -144,7 +154,7 @@ def test_linear_probe_head_is_the_logistic_regression_on_frozen_features(tiny_mo
     of a logistic regression fitted on the pretrained encoder's pooled features."""
     from sklearn.linear_model import LogisticRegression
 
-    clf = TransformerClassifier(LABELS, str(tiny_model_dir), pooling=pooling, head_init="linear_probe")
+    clf = _transformer(tiny_model_dir, pooling=pooling, head_init="linear_probe")
     clf._load_pretrained()
     x, y = TextInputs.from_frame(statements, "text"), statements["label"].tolist()
     encoder_before = {k: v.clone() for k, v in clf.model.base_model.state_dict().items()}
@@ -163,14 +173,17 @@ def test_linear_probe_head_is_the_logistic_regression_on_frozen_features(tiny_mo
 def test_linear_probe_then_fine_tune_learns_and_config_checks_the_name(tiny_model_dir, statements, toy_experiment):
     # A random tiny encoder's features hardly vary, so its probe is near zero and learning starts slowly:
     # what matters here is that fine-tuning after the probe moves the encoder and beats chance (1/3).
-    clf = TransformerClassifier(LABELS, str(tiny_model_dir), head_init="linear_probe")
+    clf = _transformer(tiny_model_dir, head_init="linear_probe")
     clf._load_pretrained()
     before = {k: v.clone() for k, v in clf.model.base_model.state_dict().items()}
     clf, x, _ = _fit(tiny_model_dir, statements, None, head_init="linear_probe")
     assert np.mean(np.array(clf.predict(x)) == statements["label"].to_numpy()) >= 0.5
     assert any(not np.array_equal(v, clf.model.base_model.state_dict()[k]) for k, v in before.items())
     with pytest.raises(Exception, match="head_init"):
-        TransformerClassifier(LABELS, str(tiny_model_dir), head_init="zeros")
+        _transformer(tiny_model_dir, head_init="zeros")
+    with pytest.raises(Exception, match="head_init"):
+        TransformerClassifier(LABELS, str(tiny_model_dir), max_length=128, pooling="cls",
+                              training=dataclasses.replace(clf.training, head_init="zeros"))
     from stance.config import load_config
     from stance.errors import ConfigError
 

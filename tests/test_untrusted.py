@@ -21,7 +21,7 @@ import pytest
 from conftest import toy_frame
 from stance.config import load_config
 from stance.errors import ModelError, StanceError
-from stance.experiment import resume_run, train
+from stance.recipes import resume_run, train
 from stance.models import TextInputs, load_classifier
 from stance.runs import Run
 
@@ -96,7 +96,7 @@ def test_pickled_arrays_in_a_baseline_are_refused(tmp_path, array_file):
 
 
 def test_a_pickle_planted_in_a_checkpoint_stops_the_resume(tmp_path, tiny_model_dir, monkeypatch):
-    import stance.experiment as experiment
+    import stance.recipes.training as experiment
 
     config = load_config(_config(tmp_path, str(tiny_model_dir), epochs=1))
 

@@ -9,9 +9,10 @@ it (no pickle: safetensors, JSON and ``.npz`` without object arrays).
 from __future__ import annotations
 
 import json
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,6 +21,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from stance.errors import ModelError
+from stance.io import write_json
 
 #: File that marks a folder as a saved stance classifier and names its kind.
 MODEL_CARD = "stance_model.json"
@@ -75,6 +77,10 @@ class Classifier(ABC):
 
     #: Registry name, written into the saved model card.
     kind: ClassVar[str]
+    #: Tokens of an input the model reads (``None``: it reads every text whole).
+    max_length: int | None = None
+    #: The precision prediction runs in (what :meth:`prepare_inference` set).
+    precision: str = "fp32"
 
     def __init__(self, labels: Sequence[str]) -> None:
         self.labels = list(labels)
@@ -103,6 +109,37 @@ class Classifier(ABC):
         """How many inputs are cut to fit the model (``None``: this model reads every text whole)."""
         return None
 
+    # Optional abilities. A model that has one overrides its method; these defaults say the model
+    # has nothing to do, so callers never need to ask what kind of model they hold.
+
+    def show_progress(self, on: bool = True) -> None:
+        """Report training progress on the terminal (default: nothing to report)."""
+
+    def keep_checkpoints(self, folder: Path | None, resume_from: Path | None = None) -> None:
+        """Checkpoint training into ``folder`` and resume from the checkpoint ``resume_from``
+        (default: the model trains in one go and has nothing to checkpoint)."""
+
+    def prepare_inference(self, precision: str = "fp32", *, device: str = "auto", batch_size: int | None = None,
+                          max_tokens: int | None = None, compile: bool = False) -> str:
+        """Set how :meth:`predict_proba` runs; returns the precision in effect.
+
+        The default runs as the model always does, on the CPU in full precision: asking it for
+        another precision or for ``compile`` gets a :class:`~stance.models.inference.FallbackWarning`.
+        """
+        from stance.models.inference import CompileWarning, PrecisionWarning
+
+        if precision != "fp32":
+            warnings.warn(f"precision applies to transformer models; this {self.kind} model ignores it",
+                          PrecisionWarning, stacklevel=3)
+        if compile:
+            warnings.warn(f"compile applies to transformer models; this {self.kind} model ignores it",
+                          CompileWarning, stacklevel=3)
+        return "fp32"
+
+    def inference_device(self) -> str:
+        """Where :meth:`predict_proba` runs (default: ``cpu``)."""
+        return "cpu"
+
     def predict(self, x: TextInputs) -> list[str]:
         """The most probable label for each input."""
         proba = self.predict_proba(x)
@@ -119,9 +156,7 @@ class Classifier(ABC):
 
     def write_card(self, path: Path, **extra: Any) -> None:
         """Write the model card that :func:`load_classifier` dispatches on."""
-        path.mkdir(parents=True, exist_ok=True)
-        card = {"kind": self.kind, "labels": self.labels, **extra}
-        (path / MODEL_CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+        write_json(path / MODEL_CARD, {"kind": self.kind, "labels": self.labels, **extra})
 
 
 def read_card(path: Path) -> dict[str, Any]:
@@ -156,7 +191,6 @@ class ModelEntry:
     loader: Callable[[Path], Classifier]
     params: type[BaseModel] = NoParams
     description: str = ""
-    aliases: list[str] = field(default_factory=list)
     #: Whether ``train.seed`` changes what the builder trains; a model that takes its seeds from its
     #: own params (the seed ensemble) says False, and a ``seeds:`` sweep over it is refused.
     uses_train_seed: bool = True
@@ -184,3 +218,27 @@ def register_model(
         return builder
 
     return decorator
+
+
+def build_classifier(config) -> Classifier:
+    """An unfitted classifier of ``config.model.type``, built from the validated config."""
+    return MODELS[config.model.type].builder(config)
+
+
+def load_classifier(path: str | Path) -> Classifier:
+    """Reopen a saved classifier of any registered kind (no code is executed from the folder)."""
+    card = read_card(Path(path))
+    entry = MODELS.get(str(card.get("kind", "")))
+    if entry is None:
+        raise ModelError(f"{path}: unknown model kind {card.get('kind')!r}", hint=f"known: {', '.join(MODELS)}")
+    try:
+        return entry.loader(Path(path))
+    except ModelError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        # A missing or damaged file, or an .npz holding pickled objects (refused by allow_pickle=False).
+        first_line = (str(err).splitlines() or [type(err).__name__])[0]
+        raise ModelError(
+            f"{path}: cannot load the saved {entry.name} model ({type(err).__name__}: {first_line})",
+            hint="the folder is damaged or was not written by stance; retrain the run",
+        ) from None

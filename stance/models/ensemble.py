@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from stance.errors import ModelError
-from stance.models.base import MODELS, Classifier, TextInputs, read_card, register_model
+from stance.models.base import MODELS, Classifier, TextInputs, load_classifier, read_card, register_model
 
 
 class SeedEnsembleParams(BaseModel):
@@ -81,8 +81,7 @@ class SeedEnsemble(Classifier):
 
                 Console().print(f"member {number} of {len(self.seeds)}: seed {member_seed}")
             member = self.build_member()
-            if hasattr(member, "progress"):
-                member.progress = self.progress
+            member.show_progress(self.progress)
             rows = member.fit(train_x, train_y, dev_x, dev_y, seed=member_seed)
             history += [{"member_seed": member_seed, **row} for row in rows]
             self.members.append(member)
@@ -103,17 +102,27 @@ class SeedEnsemble(Classifier):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             for member in self.members:
-                prepare = getattr(member, "prepare_inference", None)
-                if prepare is not None:
-                    used = prepare(precision, **options)
+                used = member.prepare_inference(precision, **options)
         for message in {(type(w.message), str(w.message)): w for w in caught}.values():  # once, not per member
             warnings.warn(message.message, message.category, stacklevel=2)
         return used
 
+    def show_progress(self, on: bool = True) -> None:
+        self.progress = on
+
     @property
     def precision(self) -> str:
         """The precision the members predict in (what :meth:`prepare_inference` set)."""
-        return getattr(self.members[0], "precision", "fp32") if self.members else "fp32"
+        return self.members[0].precision if self.members else "fp32"
+
+    @property
+    def max_length(self) -> int | None:
+        """The members' input length in tokens."""
+        return self.members[0].max_length if self.members else None
+
+    def inference_device(self) -> str:
+        """Where the members run."""
+        return self.members[0].inference_device() if self.members else "cpu"
 
     def count_truncated(self, x: TextInputs) -> int | None:
         self._check_fitted()
@@ -131,8 +140,6 @@ class SeedEnsemble(Classifier):
 
     @classmethod
     def load(cls, path: Path) -> SeedEnsemble:
-        from stance.models import load_classifier
-
         card = read_card(Path(path))
         names = card.get("members")
         if not isinstance(names, list) or not names:

@@ -3,9 +3,9 @@
 Training goes through the transformers ``Trainer`` (dynamic padding, seeded, optional
 length-grouped batches, model selection on dev macro-F1); prediction is a plain loop under
 ``torch.inference_mode`` over batches of statements sorted by token count and padded only to the
-longest in their batch, optionally in a lower precision (:meth:`TransformerClassifier.prepare_inference`:
-the model cast to bf16 where the hardware has bf16 matmul, to fp16 on GPUs, or dynamically quantised
-to int8 on CPUs).
+longest in their batch, optionally in a lower precision (:meth:`TransformerClassifier.prepare_inference`
+and :mod:`stance.models.inference`: the model cast to bf16 where the hardware has bf16 matmul, to fp16
+on GPUs, or dynamically quantised to int8 on CPUs).
 The saved folder is an ordinary Hugging Face model folder (safetensors, tokenizer, ``id2label``), so
 ``transformers.pipeline`` can read it too, plus the stance model card.
 """
@@ -13,23 +13,63 @@ The saved folder is an ordinary Hugging Face model folder (safetensors, tokenize
 from __future__ import annotations
 
 import pickle  # only for pickle.UnpicklingError: nothing here unpickles
-import re
 import shutil
 import tempfile
-import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from stance.config import HeadInit
 from stance.errors import ModelError
 from stance.labels import label_maps
 from stance.models.base import Classifier, TextInputs, read_card
+from stance.models.inference import (
+    Precision,
+    compiled_or_none,
+    convert_model,
+    pad_batch,
+    resolve_device,
+    token_batches,
+)
 from stance.models.pretrained import load_error, resolve_pretrained
 from stance.seed import set_seed
+
+
+#: How the classification head reads the encoder (``model.params.pooling``): ``cls``, the
+#: architecture's own sequence-classification head on the first token; ``mean``, a linear layer on
+#: the mean of the token vectors (:mod:`stance.models.pooling`), what sentence-embedding encoders learnt.
+Pooling = Literal["cls", "mean"]
+POOLINGS: tuple[str, ...] = get_args(Pooling)
+
+#: How the classification layer starts fine-tuning (``train.head_init`` in a config): ``random``, the
+#: architecture's own initialisation; ``linear_probe``, fitted first on the frozen encoder's features (LP-FT).
+HeadInit = Literal["random", "linear_probe"]
+HEAD_INITS: tuple[str, ...] = get_args(HeadInit)
+
+
+@dataclass(frozen=True)
+class FineTuning:
+    """How :meth:`TransformerClassifier.fit` trains: the config's ``train`` section as plain values.
+
+    No field has a default: the builder fills each from the validated config
+    (:class:`stance.config.TrainConfig` documents them), the one place defaults are written.
+    """
+
+    learning_rate: float
+    head_learning_rate: float | None
+    head_init: HeadInit
+    epochs: float
+    batch_size: int
+    eval_batch_size: int
+    weight_decay: float
+    warmup_ratio: float
+    class_weights: bool
+    group_by_length: bool
+    logging_steps: int
+    max_steps: int
 
 
 class TransformerClassifier(Classifier):
@@ -37,58 +77,39 @@ class TransformerClassifier(Classifier):
 
     kind = "transformer"
 
-    def __init__(
-        self,
-        labels: Sequence[str],
-        model_name: str = "default",
-        *,
-        max_length: int = 128,
-        learning_rate: float = 5e-5,
-        head_learning_rate: float | None = None,
-        head_init: str = "random",
-        epochs: float = 3,
-        batch_size: int = 16,
-        eval_batch_size: int = 64,
-        weight_decay: float = 0.01,
-        warmup_ratio: float = 0.1,
-        class_weights: bool = False,
-        group_by_length: bool = True,
-        pooling: str = "cls",
-        logging_steps: int = 10,
-        max_steps: int = -1,
-        checkpoint_dir: Path | None = None,
-        resume_from: Path | None = None,
-        progress: bool = False,
-    ) -> None:
+    def __init__(self, labels: Sequence[str], model_name: str, *, max_length: int, pooling: Pooling,
+                 training: FineTuning | None = None, predict_batch_size: int | None = None) -> None:
+        """``training`` is required to :meth:`fit` (a model loaded for prediction has none);
+        ``predict_batch_size`` defaults to ``training.eval_batch_size``."""
         super().__init__(labels)
         self.model_name = model_name
         self.max_length = max_length
-        self.learning_rate = learning_rate
-        self.head_learning_rate = head_learning_rate
-        if head_init not in HEAD_INITS:
-            raise ModelError(f"unknown head_init {head_init!r}", hint=f"use one of {', '.join(HEAD_INITS)}")
-        self.head_init = head_init
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size
-        self.weight_decay = weight_decay
-        self.warmup_ratio = warmup_ratio
-        self.class_weights = class_weights
-        self.group_by_length = group_by_length
         if pooling not in POOLINGS:
             raise ModelError(f"unknown pooling {pooling!r}", hint=f"use one of {', '.join(POOLINGS)}")
         self.pooling = pooling
-        self.logging_steps = logging_steps
-        self.max_steps = max_steps
-        self.checkpoint_dir = checkpoint_dir
-        self.resume_from = resume_from
-        self.progress = progress
+        if training is not None and training.head_init not in HEAD_INITS:
+            raise ModelError(f"unknown head_init {training.head_init!r}", hint=f"use one of {', '.join(HEAD_INITS)}")
+        self.training = training
+        if predict_batch_size is None and training is None:
+            raise ModelError("a transformer needs its training settings or a prediction batch size")
+        self.eval_batch_size = predict_batch_size or training.eval_batch_size
+        self.checkpoint_dir: Path | None = None
+        self.resume_from: Path | None = None
+        self.progress = False
         self.model: Any = None
         self.tokenizer: Any = None
         # Inference settings; prepare_inference changes them (training and evaluation keep fp32).
         self.precision = "fp32"
         self.max_tokens: int | None = None
+        self._converted: str | None = None  # the precision prepare_inference rewrote the model to
         self._compiled: Any = None  # the model under torch.compile, once prepare_inference(compile=True) made it
+
+    def show_progress(self, on: bool = True) -> None:
+        self.progress = on
+
+    def keep_checkpoints(self, folder: Path | None, resume_from: Path | None = None) -> None:
+        self.checkpoint_dir = folder
+        self.resume_from = resume_from
 
     # ------------------------------------------------------------------------------------------
     # Training
@@ -147,9 +168,12 @@ class TransformerClassifier(Classifier):
 
         from stance.evaluate import classification_metrics
 
+        if self.training is None:
+            raise ModelError("this transformer was loaded for prediction: build it from a config to train it")
+        settings = self.training
         set_seed(seed)
         self._load_pretrained()
-        if self.head_init == "linear_probe":
+        if settings.head_init == "linear_probe":
             self._linear_probe(train_x, train_y)
         train_ds = self._encode(train_x, train_y)
         dev_ds = self._encode(dev_x, dev_y) if dev_x is not None and dev_y is not None else None
@@ -157,13 +181,13 @@ class TransformerClassifier(Classifier):
         has_dev = dev_ds is not None
         args = TrainingArguments(
             output_dir=str(work),
-            num_train_epochs=self.epochs,
-            max_steps=self.max_steps,
-            learning_rate=self.learning_rate,
-            per_device_train_batch_size=self.batch_size,
-            per_device_eval_batch_size=self.eval_batch_size,
-            weight_decay=self.weight_decay,
-            warmup_steps=self.warmup_ratio,
+            num_train_epochs=settings.epochs,
+            max_steps=settings.max_steps,
+            learning_rate=settings.learning_rate,
+            per_device_train_batch_size=settings.batch_size,
+            per_device_eval_batch_size=settings.eval_batch_size,
+            weight_decay=settings.weight_decay,
+            warmup_steps=settings.warmup_ratio,
             lr_scheduler_type="linear",
             eval_strategy="epoch" if has_dev else "no",
             # A checkpoint every epoch, dev set or not, so that `stance train --resume` can continue
@@ -173,10 +197,10 @@ class TransformerClassifier(Classifier):
             metric_for_best_model="macro_f1" if has_dev else None,
             greater_is_better=True if has_dev else None,
             save_total_limit=2 if has_dev else 1,
-            logging_steps=self.logging_steps,
+            logging_steps=settings.logging_steps,
             seed=seed,
             data_seed=seed,
-            train_sampling_strategy="group_by_length" if self.group_by_length else "random",
+            train_sampling_strategy="group_by_length" if settings.group_by_length else "random",
             length_column_name="length",
             report_to="none",
             disable_tqdm=True,
@@ -194,7 +218,7 @@ class TransformerClassifier(Classifier):
             metrics = classification_metrics([labels[i] for i in gold], [labels[i] for i in predicted], labels)
             return {"macro_f1": metrics["macro_f1"], "accuracy": metrics["accuracy"]}
 
-        loss_func = self._weighted_loss(train_y) if self.class_weights else None
+        loss_func = self._weighted_loss(train_y) if settings.class_weights else None
         callbacks = [_RichProgress()] if self.progress else []
         trainer = Trainer(
             model=self.model,
@@ -206,7 +230,7 @@ class TransformerClassifier(Classifier):
             compute_metrics=compute_metrics if has_dev else None,
             compute_loss_func=loss_func,
             callbacks=callbacks,
-            optimizer_cls_and_kwargs=self._optimizer(args) if self.head_learning_rate else None,
+            optimizer_cls_and_kwargs=self._optimizer(args) if settings.head_learning_rate else None,
         )
         # The Trainer prints every log dict when tqdm is off; the history is kept in history.csv.
         trainer.remove_callback(PrinterCallback)
@@ -243,10 +267,10 @@ class TransformerClassifier(Classifier):
                 groups.setdefault((id(parameter) not in encoder, name in decay), []).append(parameter)
         param_groups = [
             {"params": params, "weight_decay": args.weight_decay if decays else 0.0,
-             **({"lr": self.head_learning_rate} if head else {})}
+             **({"lr": self.training.head_learning_rate} if head else {})}
             for (head, decays), params in sorted(groups.items())
         ]
-        return torch.optim.AdamW, {"params": param_groups, "lr": self.learning_rate,
+        return torch.optim.AdamW, {"params": param_groups, "lr": self.training.learning_rate,
                                    "betas": (args.adam_beta1, args.adam_beta2), "eps": args.adam_epsilon}
 
     def _weighted_loss(self, train_y: Sequence[str]):
@@ -263,58 +287,40 @@ class TransformerClassifier(Classifier):
     # ------------------------------------------------------------------------------------------
     # Prediction
 
-    def prepare_inference(self, precision: str = "fp32", *, device: str = "auto", batch_size: int | None = None,
-                          max_tokens: int | None = None, compile: bool = False) -> str:
+    def prepare_inference(self, precision: Precision = "fp32", *, device: str = "auto", batch_size: int | None = None,
+                          max_tokens: int | None = None, compile: bool = False) -> Precision:
         """Set how :meth:`predict_proba` runs from now on; returns the precision in effect.
 
         ``device``: ``auto`` (the GPU when torch sees one, else the CPU), ``cpu``, ``cuda`` or ``cuda:N``.
         ``precision``: ``fp32`` (exact); ``bf16`` (weights and activations cast to bfloat16: on a CPU
         only with AMX or AVX-512 BF16, where it is faster; on GPUs that support it); ``fp16`` (cast to
         float16, GPUs only); ``int8`` (dynamic quantisation of the encoder's linear layers, CPUs only, see
-        :func:`quantize_int8`). A precision the device does not run well falls back to fp32 with a
-        :class:`PrecisionWarning`. ``batch_size`` caps the statements per forward pass, ``max_tokens``
+        :func:`~stance.models.inference.quantize_int8`). A precision the device does not run well falls back to
+        fp32 with a :class:`~stance.models.inference.PrecisionWarning`. ``batch_size`` caps the statements per forward pass, ``max_tokens``
         the padded tokens (statements × longest) of a batch. bf16, fp16 and int8 rewrite the model in
         place: load it again for another precision. ``compile`` runs the model under
-        :func:`compile_model` (where it cannot, a :class:`CompileWarning` and eager execution).
+        :func:`~stance.models.inference.compile_model` (where it cannot, a
+        :class:`~stance.models.inference.CompileWarning` and eager execution).
         """
-        import torch
-
         if self.model is None:
             raise ModelError("the transformer has not been trained or loaded")
-        if precision not in PRECISIONS:
-            raise ModelError(f"unknown precision {precision!r}", hint=f"use one of {', '.join(PRECISIONS)}")
-        converted = getattr(self, "_converted", None)
-        if converted is not None and precision != converted:
-            raise ModelError(f"this model was converted to {converted}", hint="load it again for another precision")
-        target = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device)
-        if target.type == "cuda" and not torch.cuda.is_available():
-            raise ModelError(f"device {device!r} asked for, but torch sees no GPU", hint="use --device auto or cpu")
-        reason = unsupported_precision(precision, target)
-        if reason:
-            warnings.warn(f"{reason}; predicting in fp32", PrecisionWarning, stacklevel=2)
-            precision = "fp32"
-        self.model.to(target)
-        if precision != "fp32" and converted is None:
-            if precision == "int8":
-                quantize_int8(self.model)
-            else:
-                # The whole model in the low precision, not autocast: autocast keeps fp32 weights and
-                # recasts them at every matmul, and runs layer norms, GELU and softmax in fp32. Cast once,
-                # MiniLM predicts 1.4x faster than under autocast on an AMX CPU, with 99.7% of the test
-                # labels of fp32 (benchmarks/README.md).
-                self.model.to(torch.bfloat16 if precision == "bf16" else torch.float16)
+        target = resolve_device(device)
+        precision = convert_model(self.model, precision, target, self._converted)
+        if precision != "fp32":
             self._converted = precision
         self.precision = precision
         if compile and self._compiled is None:
-            reason = unsupported_compile(precision, target)
-            if reason:
-                warnings.warn(f"{reason}; predicting without torch.compile", CompileWarning, stacklevel=2)
-            else:
-                self._compiled = compile_model(self.model)  # self.model stays the plain module, to save or train
+            # self.model stays the plain module, to save or train
+            self._compiled = compiled_or_none(self.model, precision, target)
         if batch_size is not None:
             self.eval_batch_size = batch_size
         self.max_tokens = max_tokens
         return precision
+
+    def inference_device(self) -> str:
+        if self.model is None:
+            return "cpu"
+        return str(next(self.model.parameters()).device)
 
     @property
     def compiled(self) -> bool:
@@ -404,7 +410,8 @@ class TransformerClassifier(Classifier):
         path.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(path)
         self.tokenizer.save_pretrained(path)
-        self.write_card(path, base_model=self.model_name, max_length=self.max_length, pooling=self.pooling)
+        self.write_card(path, base_model=self.model_name, max_length=self.max_length, pooling=self.pooling,
+                        eval_batch_size=self.eval_batch_size)
 
     @classmethod
     def load(cls, path: Path) -> TransformerClassifier:
@@ -416,8 +423,9 @@ class TransformerClassifier(Classifier):
         card = read_card(path)
         if not (path / "model.safetensors").is_file():
             raise ModelError(f"{path} holds no model.safetensors", hint="only safetensors weights are loaded")
+        # Cards written before they recorded eval_batch_size and pooling: the values every run then used.
         model = cls(card["labels"], card.get("base_model", "default"), max_length=card.get("max_length", 128),
-                    pooling=card.get("pooling", "cls"))
+                    pooling=card.get("pooling", "cls"), predict_batch_size=card.get("eval_batch_size", 64))
         model.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
         model.model = AutoModelForSequenceClassification.from_pretrained(
             path, use_safetensors=True, trust_remote_code=False).eval()
@@ -444,217 +452,6 @@ def truncated_statements(frame, model_name: str = "default", max_length: int = 1
     except (OSError, ValueError) as err:
         raise load_error(model_name, err) from None
     return truncated_mask(tokenizer, TextInputs.from_frame(frame, mode), max_length)
-
-
-# ----------------------------------------------------------------------------------------------
-# Fast prediction: batches, padding, precision
-
-#: How the classification head reads the encoder (``model.params.pooling``): ``cls``, the
-#: architecture's own sequence-classification head on the first token; ``mean``, a linear layer on
-#: the mean of the token vectors (:mod:`stance.models.pooling`), what sentence-embedding encoders learnt.
-Pooling = Literal["cls", "mean"]
-POOLINGS: tuple[str, ...] = get_args(Pooling)
-
-#: How the classification layer starts fine-tuning (``train.head_init``, whose type the config owns):
-#: ``random``, the architecture's own initialisation; ``linear_probe``, fitted first on the frozen
-#: encoder's features (LP-FT).
-HEAD_INITS: tuple[str, ...] = get_args(HeadInit)
-
-#: Precisions prediction can run in (``predict.precision`` in a config, ``stance predict --precision``).
-PRECISIONS = ("fp32", "bf16", "fp16", "int8")
-
-
-class FallbackWarning(UserWarning):
-    """A fast path was asked for that this machine cannot take; prediction goes on without it."""
-
-
-class PrecisionWarning(FallbackWarning):
-    """A precision was asked for that this device does not run well; fp32 is used instead."""
-
-
-class CompileWarning(FallbackWarning):
-    """``compile`` was asked for where torch.compile cannot run; the model runs eagerly."""
-
-
-def token_batches(lengths: Sequence[int], batch_size: int, max_tokens: int | None = None) -> list[np.ndarray]:
-    """Indices of ``lengths`` in batches of similar length, shortest first.
-
-    A batch holds at most ``batch_size`` inputs and, with ``max_tokens``, at most that many padded
-    tokens (inputs × the longest among them); an input longer than ``max_tokens`` gets a batch of
-    its own. Ties keep input order, so the batches are the same on every run.
-    """
-    order = np.argsort(np.asarray(lengths), kind="stable")
-    batches, current, longest = [], [], 0
-    for i in order:
-        longest_if_added = max(longest, int(lengths[i]))
-        full = len(current) >= batch_size or (
-            max_tokens is not None and (len(current) + 1) * longest_if_added > max_tokens
-        )
-        if current and full:
-            batches.append(np.array(current))
-            current, longest_if_added = [], int(lengths[i])
-        current.append(i)
-        longest = longest_if_added
-    if current:
-        batches.append(np.array(current))
-    return batches
-
-
-def pad_batch(encoded: Any, index: Sequence[int], tokenizer: Any) -> dict[str, Any]:
-    """The rows ``index`` of an unpadded tokenizer output, padded to their longest, as tensors."""
-    import torch
-
-    rows = {key: [encoded[key][i] for i in index] for key in encoded.keys()}
-    width = max(len(ids) for ids in rows["input_ids"])
-    fill = {"input_ids": tokenizer.pad_token_id or 0, "token_type_ids": getattr(tokenizer, "pad_token_type_id", 0)}
-    left = getattr(tokenizer, "padding_side", "right") == "left"
-    batch = {}
-    for key, values in rows.items():
-        array = np.full((len(values), width), fill.get(key, 0), dtype=np.int64)
-        for row, ids in enumerate(values):
-            if left:
-                array[row, width - len(ids):] = ids
-            else:
-                array[row, : len(ids)] = ids
-        batch[key] = torch.from_numpy(array)
-    return batch
-
-
-def cpu_flags() -> set[str] | None:
-    """The CPU feature flags of /proc/cpuinfo (Linux), or None where there is no such file."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("flags"):
-                    return set(line.partition(":")[2].split())
-    except OSError:
-        return None
-    return None
-
-
-def cpu_has_fast_bf16() -> bool:
-    """Whether this CPU multiplies bf16 natively (AMX or AVX-512 BF16).
-
-    Elsewhere torch emulates bf16 matmul, several times slower than fp32 (about 5x on an AVX2 CPU).
-    """
-    flags = cpu_flags()
-    if flags is not None:
-        return bool(flags & {"amx_bf16", "avx512_bf16"})
-    import torch
-
-    checks = [getattr(torch.cpu, name, None) for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")]
-    return any(check() for check in checks if check is not None)
-
-
-def unsupported_precision(precision: str, device: Any) -> str | None:
-    """Why ``precision`` should not run on ``device`` (a torch.device), or None when it can."""
-    import torch
-
-    if device.type == "cuda":
-        if precision == "int8":
-            return "int8 is dynamic quantisation for CPUs"
-        if precision == "bf16" and not torch.cuda.is_bf16_supported():
-            return "this GPU has no bf16"
-        return None
-    if precision == "fp16":
-        return "fp16 runs on GPUs only"
-    if precision == "bf16" and not cpu_has_fast_bf16():
-        return "this CPU has no native bf16 matmul (AMX or AVX-512 BF16), where bf16 is slower than fp32"
-    if precision == "int8" and "x86" not in torch.backends.quantized.supported_engines and \
-            "qnnpack" not in torch.backends.quantized.supported_engines:
-        return "this torch has no quantised CPU kernels"
-    return None
-
-
-def unsupported_compile(precision: str, device: Any) -> str | None:
-    """Why :func:`compile_model` should not run for ``precision`` on ``device``, or None when it can."""
-    if precision == "int8":
-        return "int8's quantised layers split the compiled graph, which gained 1.07x when measured"
-    if device.type == "cuda":
-        from torch.utils._triton import has_triton
-
-        return None if has_triton() else "torch.compile needs triton on GPUs, and this torch has none"
-    from torch._inductor import cpp_builder, exc
-
-    try:
-        cpp_builder.get_cpp_compiler()
-    except exc.InvalidCxxCompiler:
-        return "torch.compile needs a C++ compiler on CPUs (g++ or clang++, or $CXX), and none was found"
-    return None
-
-
-def compile_model(model: Any) -> Any:
-    """``model`` under ``torch.compile`` (inductor) for inference: shapes dynamic, so batches of any
-    size and length share one compiled graph, and weights frozen as constants, so inductor folds and
-    prepacks them. The first batches pay for compiling (about half a minute for MiniLM on two cores);
-    after that, on an AMX CPU, fp32 runs about 1.1x and bf16 1.7x faster than eagerly
-    (benchmarks/README.md, (e)). Only for inference: frozen weights do not train."""
-    import torch
-
-    return torch.compile(model, dynamic=True, options={"freezing": True})
-
-
-#: A linear layer inside a numbered encoder layer (BERT ``encoder.layer.3.``, others ``layers.3.``).
-_ENCODER_LAYER = re.compile(r"(^|\.)layers?\.\d+\.")
-
-
-def quantize_int8(model: Any) -> list[str]:
-    """Quantise the encoder's linear layers to int8 in place; returns their names.
-
-    Dynamic quantisation (``torch.ao.quantization.quantize_dynamic``): weights to int8 per output
-    channel once, activations per batch at run time. The feed-forward down-projections (input
-    width ``intermediate_size``) stay fp32: their inputs, after GELU, have the widest range, and
-    quantising them cost most of the label agreement with fp32 when we checked (a fine-tuned
-    MiniLM on 600 corpus statements: 98.2% agreement with them, 99.3% without). The pooler and the
-    classification head stay fp32 too; they run once per statement, not once per token.
-
-    On a CPU with AMX the layers are packed for oneDNN's kernels (:func:`int8_engine`); the
-    process-wide ``torch.backends.quantized.engine`` is left as it was.
-
-    torch marks ``torch.ao.quantization`` deprecated in favour of torchao, but torchao's int8 path
-    runs slowly on CPUs in eager mode; torch 2.13 still ships the eager API, whose deprecation
-    warnings are silenced here. Should a later torch drop it, int8 becomes a :class:`ModelError`.
-    """
-    import torch
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        try:
-            from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
-        except ImportError:
-            raise ModelError(
-                f"int8 prediction needs torch.ao.quantization.quantize_dynamic, which torch {torch.__version__} lacks",
-                hint="use --precision fp32, or bf16 on a CPU with AMX",
-            ) from None
-        config = getattr(model, "config", None)
-        config = getattr(config, "encoder", None) or config  # the mean-pooling model nests its encoder's
-        wide = getattr(config, "intermediate_size", None) or getattr(config, "hidden_dim", None)
-        names = [name for name, module in model.named_modules()
-                 if isinstance(module, torch.nn.Linear) and _ENCODER_LAYER.search(name) and module.in_features != wide]
-        engine = int8_engine()
-        previous, torch.backends.quantized.engine = torch.backends.quantized.engine, engine
-        try:
-            # Each layer packs its weights for the engine set now and keeps using that engine's
-            # kernels after the process-wide setting is restored.
-            quantize_dynamic(model, {name: per_channel_dynamic_qconfig for name in names}, dtype=torch.qint8,
-                             inplace=True)
-        finally:
-            torch.backends.quantized.engine = previous
-    return names
-
-
-def int8_engine() -> str:
-    """The quantised-kernel engine :func:`quantize_int8` packs for: ``onednn`` on CPUs with AMX,
-    whose int8 tiles oneDNN uses (MiniLM's int8 prediction 1.12x faster than under torch's default
-    ``x86`` engine, 1.31x with every layer quantised; ``benchmarks/int8_layers.py --engines``),
-    elsewhere torch's default."""
-    import torch
-
-    amx = getattr(torch.cpu, "_is_amx_tile_supported", None)
-    if amx is not None and amx() and "onednn" in torch.backends.quantized.supported_engines:
-        return "onednn"
-    return torch.backends.quantized.engine
 
 
 class _RichProgress:
@@ -724,19 +521,8 @@ def _register() -> None:
             config.data.labels,
             config.model.name,
             max_length=config.input.max_length,
-            learning_rate=train.learning_rate,
-            head_learning_rate=train.head_learning_rate,
-            head_init=train.head_init,
-            epochs=train.epochs,
-            batch_size=train.batch_size,
-            eval_batch_size=train.eval_batch_size,
-            weight_decay=train.weight_decay,
-            warmup_ratio=train.warmup_ratio,
-            class_weights=train.class_weights,
-            group_by_length=train.group_by_length,
-            logging_steps=train.logging_steps,
-            max_steps=train.max_steps,
             pooling=params.pooling,
+            training=FineTuning(**{f.name: getattr(train, f.name) for f in fields(FineTuning)}),
         )
 
 

@@ -1,21 +1,14 @@
-"""Agreement statistics against hand-computed and published examples; adjudication into a corpus."""
+"""Agreement statistics against hand-computed and published examples; reading logs and label files."""
 
 from __future__ import annotations
-
-import io
-import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from rich.console import Console
-from typer.testing import CliRunner
 
-from stance.agreement import (
+from stance.errors import DataError, StanceError
+from stance.labelling import (
     Annotations,
-    adjudicate,
-    adjudicate_files,
     agreement_report,
     coincidence_matrix,
     cohen_kappa,
@@ -24,15 +17,12 @@ from stance.agreement import (
     krippendorff_alpha,
     load_annotations,
     read_annotations,
-    report_paths,
     specific_agreement,
 )
-from stance.annotate import ScriptedKeys, default_log_path, run_annotation
-from stance.cli import app
-from stance.data import load_statements
-from stance.errors import DataError, StanceError
 
-runner = CliRunner()
+from .scripted import write_log
+
+
 L3 = ["decline", "consider", "comply"]
 
 
@@ -50,6 +40,8 @@ def pairs_from_table(table: list[list[int]], labels: list[str]) -> tuple[list[st
 # margins A (15, 10, 25), B (13, 12, 25): p_e = (15·13 + 10·12 + 25·25) / 2500 = 940 / 2500 = 0.376;
 # kappa = (0.78 − 0.376) / (1 − 0.376) = 0.404 / 0.624 = 0.647436.
 TABLE_3X3 = [[10, 2, 3], [1, 8, 1], [2, 2, 21]]
+
+
 KAPPA_3X3 = 0.404 / 0.624
 
 
@@ -171,20 +163,6 @@ def test_agreement_needs_two_annotators():
         agreement_report(two_annotators()[:1])
 
 
-def write_log(path: Path, annotator: str, events: list[tuple], source: str | None = None) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lines = []
-    if source:
-        lines.append({"event": "session", "annotator": annotator, "source": source})
-    for kind, item_id, *rest in events:
-        event = {"event": kind, "id": item_id, "annotator": annotator}
-        if kind == "label":
-            event["label"] = rest[0]
-        lines.append(event)
-    path.write_text("".join(json.dumps(e) + "\n" for e in lines))
-    return path
-
-
 def test_logs_are_read_as_their_current_labels_and_plain_files_as_they_are(tmp_path):
     log = write_log(tmp_path / "ana.jsonl", "ana", [("label", "a", "comply"), ("label", "b", "decline"),
                                                      ("retract", "b"), ("skip", "c")], source="../s.jsonl")
@@ -200,94 +178,3 @@ def test_logs_are_read_as_their_current_labels_and_plain_files_as_they_are(tmp_p
         read_annotations(bad)
     with pytest.raises(DataError, match="both by annotator 'ana'"):
         load_annotations([log, log])
-
-
-def test_adjudication_majority_adjudicator_wins_and_ties_are_flagged():
-    ann = [Annotations("a", {"s1": "comply", "s2": "decline", "s3": "consider", "s4": "comply"}),
-           Annotations("b", {"s1": "comply", "s2": "decline", "s3": "comply", "s4": "comply"}),
-           Annotations("c", {"s1": "comply", "s2": "consider", "s3": "decline"})]
-    gold = adjudicate(ann).set_index("id")
-    assert gold.loc["s1", ["label", "method"]].tolist() == ["comply", "unanimous"]
-    assert gold.loc["s2", ["label", "method", "votes"]].tolist() == ["decline", "majority", "decline:2, consider:1"]
-    assert gold.loc["s3", ["label", "method"]].tolist() == ["", "tie"]
-    assert gold.loc["s4", ["label", "method", "annotators"]].tolist() == ["comply", "unanimous", 2]
-    judged = adjudicate(ann, Annotations("lead", {"s3": "consider", "s2": "consider", "s9": "decline"})).set_index("id")
-    assert judged.loc["s3", ["label", "method"]].tolist() == ["consider", "adjudicator"]
-    assert judged.loc["s2", ["label", "method"]].tolist() == ["consider", "adjudicator"]  # wins over a majority
-    assert judged.loc["s9", ["label", "annotators"]].tolist() == ["decline", 0]
-    single = adjudicate([Annotations("a", {"x": "comply"}), Annotations("b", {})]).set_index("id")
-    assert single.loc["x", "method"] == "single"
-
-
-def test_adjudicate_files_writes_a_valid_corpus_and_a_tie_report(statements_file, statements, tmp_path):
-    ids = statements["id"].tolist()
-    logs = statements_file.parent / "annotations"
-    a = write_log(logs / "ana.jsonl", "ana", [("label", ids[0], "comply"), ("label", ids[1], "decline")],
-                  source="../statements.jsonl")
-    b = write_log(logs / "ben.jsonl", "ben", [("label", ids[0], "comply"), ("label", ids[1], "consider")],
-                  source="../statements.jsonl")
-    c = write_log(logs / "cy.jsonl", "cy", [("label", ids[0], "decline"), ("label", ids[2], "comply")],
-                  source="../statements.jsonl")
-    out = tmp_path / "gold.jsonl"
-    result = adjudicate_files([a, b, c], out)
-    corpus = load_statements(out)  # what `stance data validate` checks
-    assert corpus["id"].tolist() == [ids[0], ids[2]] and corpus["label"].tolist() == ["comply", "comply"]
-    original = statements.set_index("id")
-    assert corpus.set_index("id").loc[ids[2], "text"] == original.loc[ids[2], "text"]
-    assert corpus.set_index("id").loc[ids[0], "actor"] == original.loc[ids[0], "actor"]
-    gold_path, unresolved_path = report_paths(out)
-    assert (gold_path.name, unresolved_path.name) == ("gold.adjudication.csv", "gold.unresolved.csv")
-    unresolved = pd.read_csv(unresolved_path, dtype=str, keep_default_na=False)
-    assert unresolved["id"].tolist() == [ids[1]] and unresolved["text"].tolist() == [original.loc[ids[1], "text"]]
-    assert unresolved[["ana", "ben", "cy"]].iloc[0].tolist() == ["decline", "consider", ""]
-    assert "label" not in unresolved.columns  # the old corpus label is not shown to the adjudicator
-    assert result.source == statements_file
-    with pytest.raises(StanceError, match="already exists"):
-        adjudicate_files([a, b, c], out)
-    lead = write_log(logs / "lead.jsonl", "lead", [("label", ids[1], "consider")])
-    settled = adjudicate_files([a, b, c], out, adjudicator=lead, force=True)
-    assert settled.unresolved.empty and load_statements(out)["id"].tolist() == ids[:3]
-
-
-def test_adjudicate_needs_to_know_the_statements_file(tmp_path, statements_file):
-    plain = tmp_path / "p.csv"
-    pd.DataFrame({"id": ["e1-00"], "label": ["comply"]}).to_csv(plain, index=False)
-    other = tmp_path / "q.csv"
-    pd.DataFrame({"id": ["nope"], "label": ["comply"]}).to_csv(other, index=False)
-    with pytest.raises(StanceError, match="--corpus"):
-        adjudicate_files([plain, other], tmp_path / "gold.jsonl")
-    with pytest.raises(DataError, match="not in"):
-        adjudicate_files([plain, other], tmp_path / "gold.jsonl", corpus=statements_file)
-
-
-def test_the_whole_workflow_through_the_cli(statements_file, tmp_path):
-    """Two annotators label, one stops and resumes, kappa, adjudication, validation."""
-    console = Console(file=io.StringIO())
-    run_annotation(statements_file, "ana", keys=ScriptedKeys(["3", "2", "1", "q"]), console=console)
-    run_annotation(statements_file, "ana", keys=ScriptedKeys(["1"]), console=console)
-    ben = runner.invoke(app, ["annotate", str(statements_file), "--annotator", "ben"], input="3211q")
-    assert ben.exit_code == 0, ben.output
-    logs = [default_log_path(statements_file, name) for name in ("ana", "ben")]
-    report = runner.invoke(app, ["agreement", *map(str, logs), "--statements", str(statements_file),
-                                 "--output", str(tmp_path / "agreement")])
-    assert report.exit_code == 0, report.output
-    summary = pd.read_csv(tmp_path / "agreement" / "summary.csv").set_index("statistic")
-    # ana: comply consider decline decline; ben: comply consider decline decline → full agreement
-    assert summary.loc["raw agreement (all labels equal)", "value"] == 1.0
-    assert summary.loc["Cohen's kappa", "value"] == pytest.approx(1.0)
-    assert (tmp_path / "agreement" / "report.md").exists() and "Cohen's kappa" in report.output
-    out = tmp_path / "gold.csv"
-    merged = runner.invoke(app, ["adjudicate", *map(str, logs), "--out", str(out)])
-    assert merged.exit_code == 0, merged.output
-    assert "wrote 4 statements" in " ".join(merged.output.split())
-    valid = runner.invoke(app, ["data", "validate", str(out)])
-    assert valid.exit_code == 0 and "4 statements" in " ".join(valid.output.split())
-    again = runner.invoke(app, ["adjudicate", *map(str, logs), "--out", str(out)])
-    assert again.exit_code == 1 and "--force" in again.output
-    assert runner.invoke(app, ["adjudicate", *map(str, logs), "--out", str(out), "--force"]).exit_code == 0
-
-
-@pytest.mark.parametrize("command", [["annotate"], ["agreement"], ["adjudicate"]])
-def test_annotation_commands_have_help(command):
-    result = runner.invoke(app, [*command, "--help"])
-    assert result.exit_code == 0 and "Usage" in result.output

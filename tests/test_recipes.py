@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from stance.config import load_config
-from stance.experiment import evaluate_predictions, evaluate_run, run_experiment
+from stance.evaluate import evaluate_predictions
+from stance.recipes import evaluate_run, run_experiment
 from stance.runs import list_runs, open_run
 
 
@@ -21,9 +22,11 @@ def test_run_experiment_writes_a_complete_reviewable_run(toy_experiment):
     assert manifest["data"]["split_sizes"] == {"train": 12, "dev": 6, "test": 6}
     reports = run.reports_dir("test")
     for table in ("summary", "per_class", "confusion", "predictions", "errors", "by_episode"):
-        assert (reports / f"{table}.csv").is_file() and (reports / f"{table}.md").is_file()
+        # CSV is the data; Markdown is only the one-page report.md.
+        assert (reports / f"{table}.csv").is_file() and not (reports / f"{table}.md").exists()
+    assert (reports / "report.md").is_file()
     predictions = pd.read_csv(reports / "predictions.csv")
-    assert len(predictions) == 6 and set(predictions["gold"]) <= {"decline", "consider", "comply"}
+    assert len(predictions) == 6 and set(predictions["label"]) <= {"decline", "consider", "comply"}
     assert {"p_decline", "p_consider", "p_comply"} <= set(predictions.columns)
     summary = pd.read_csv(reports / "summary.csv").set_index("metric")
     assert 0 <= summary.loc["macro_f1", "ci_low"] <= summary.loc["macro_f1", "value"] <= summary.loc["macro_f1", "ci_high"] <= 1
@@ -57,7 +60,7 @@ def test_evaluate_run_on_a_file_and_on_a_split(toy_experiment, statements_file):
 
 
 def test_failed_run_stays_incomplete_and_is_refused(toy_experiment, monkeypatch):
-    import stance.experiment as experiment
+    import stance.recipes.training as experiment
 
     def explode(*args, **kwargs):
         raise RuntimeError("simulated crash")
@@ -88,7 +91,7 @@ def test_evaluate_predictions_tables_follow_the_label_order(statements):
 
 
 def test_reproduce_gets_identical_metrics_and_reports_a_changed_data_file(toy_experiment, statements_file):
-    from stance.experiment import reproduce_run
+    from stance.recipes import reproduce_run
 
     run, _ = run_experiment(load_config(toy_experiment))
     result = reproduce_run(run)
@@ -105,7 +108,7 @@ def test_reproduce_gets_identical_metrics_and_reports_a_changed_data_file(toy_ex
 
 def test_seeds_run_once_each_and_aggregate(toy_experiment):
     from stance.config import load_config as load
-    from stance.experiment import run_many
+    from stance.recipes import run_many
 
     config = load(toy_experiment, ["seeds=[1, 2]", "evaluate.baselines=[]", "sweep={train.learning_rate: [1.0e-3, 2.0e-3]}"])
     folder, runs = run_many(config)
@@ -117,7 +120,7 @@ def test_seeds_run_once_each_and_aggregate(toy_experiment):
 
 def test_cross_validation_holds_out_each_episode_once_with_a_dev_slice(toy_experiment):
     from stance.errors import DataError
-    from stance.experiment import cross_validate, reproduce_run
+    from stance.recipes import cross_validate, reproduce_run
 
     config = load_config(toy_experiment, ["model.type=majority", "evaluate.bootstrap=20"])
     result = cross_validate(config, folds=4)
@@ -160,7 +163,7 @@ def test_stance_run_cross_validates_when_the_config_asks(toy_experiment):
 
 
 def test_seeds_with_cross_validation_aggregate_the_pooled_figures(toy_experiment):
-    from stance.experiment import run_many
+    from stance.recipes import run_many
 
     config = load_config(toy_experiment, ["seeds=[1, 2]", "model.type=majority", "evaluate.cross_validation=2",
                                           "evaluate.bootstrap=0"])
@@ -168,3 +171,36 @@ def test_seeds_with_cross_validation_aggregate_the_pooled_figures(toy_experiment
     assert runs["cross_validation_macro_f1"].tolist() == pytest.approx([1 / 6, 1 / 6])
     aggregate = pd.read_csv(folder / "aggregate.csv")
     assert aggregate["cross_validation_macro_f1_count"].tolist() == [2]
+
+
+def test_every_run_kind_maps_to_one_recipe_and_resuming_follows_the_map(toy_experiment):
+    from stance.errors import RunError
+    from stance.recipes import RECIPES, resume_run
+    from stance.recipes.kinds import DEFAULT_KIND, run_kind
+    from stance.runs import new_run
+
+    assert set(RECIPES) == {"train", "run", "cross_validation"} and DEFAULT_KIND in RECIPES
+    run = new_run(load_config(toy_experiment))
+    assert run_kind(run) == DEFAULT_KIND  # a manifest that names no kind
+    run.update_manifest(kind="cross_validation")
+    with pytest.raises(RunError, match="cross_validation run, which cannot be resumed"):
+        resume_run(run)
+    run.update_manifest(kind="annotation")
+    with pytest.raises(RunError, match="annotation run"):
+        resume_run(run)
+
+
+@pytest.mark.parametrize("error, status", [(RuntimeError("disk full"), "failed"), (KeyboardInterrupt(), "interrupted")])
+def test_recording_marks_a_run_that_stops_and_lets_the_error_through(toy_experiment, error, status):
+    from stance.runs import new_run, recording
+
+    run = new_run(load_config(toy_experiment))
+    with pytest.raises(type(error)), recording(run):
+        raise error
+    manifest = run.manifest()
+    assert manifest["status"] == status and manifest["error"].startswith(type(error).__name__)
+    assert run.path.name.endswith(".incomplete")
+    quiet = new_run(load_config(toy_experiment))
+    with pytest.raises(RuntimeError), recording(quiet, writer=False):  # not rank 0: records nothing
+        raise RuntimeError("elsewhere")
+    assert quiet.manifest()["status"] == "running"

@@ -1,0 +1,115 @@
+"""Request detection: who asked for what ("US Defense Secretary Ash Carter asked coalition members to
+contribute more ...": requester United States, request "contribute more ...")."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from stance.articles.attribution import Attributor, mask_quotes
+from stance.articles.gazetteer import Gazetteer
+from stance.articles.text import Sentence
+
+
+@dataclass
+class Request:
+    """The request an article reports: who asked, what for (a short phrase), and where it is said."""
+
+    requesters: tuple[str, ...]
+    phrase: str
+    sentence: str
+
+    @property
+    def requester(self) -> str:
+        return " and ".join(self.requesters)
+
+
+_REQUEST_VERB = re.compile(
+    r"\b(?:asked|asks|asking|requested|requests|requesting|urged|urges|urging|called on|calls on|calling on|"
+    r"appealed to|appeals to|appealing to|pressed|presses|pressing|pushed|pushing|lobbied|lobbying|"
+    r"sought|seeks|seeking|invited|invites|wants|wanted)\b(?!\s+(?:about|whether|if|what|how|why|when|by\s+reporters))"
+)
+_REQUEST_NOUN = re.compile(
+    r"\b(?:request|call|appeal|plea|demand|letter|push|pressure|invitation)s?\b"
+    r"(?=\s+(?:(?:by|from)\s+[^,.;]{1,60}?\s+)?(?:for|to|that|asking|urging|calling)\b)"
+)
+_PHRASE_STOP = re.compile(
+    r"[.;:?!“”\"]|,|\s[—–-]\s|\s(?:as|after|while|because|but|though|although|before|amid|saying|according|"
+    r"have|has|had|was|were|is|are|drew|met|prompted|received|got)\s"
+)
+
+
+def _request_phrase(rest: str) -> str:
+    """The short phrase after a request cue: ``allies to contribute more jets, ...`` → ``contribute more jets``."""
+    match = re.match(r"\s*(?:[\w'’.&-]+\s+){0,10}?(?:to|for|that)\s+(.+)", rest, re.S)
+    if match is None:
+        return ""
+    phrase = _PHRASE_STOP.split(match.group(1), maxsplit=1)[0]
+    phrase = re.sub(r"^(?:them|it|members|allies|partners|countries|governments|nations|states|member states|"
+                    r"coalition members|member governments)\s+to\s+", "", phrase.strip())
+    words = phrase.split()
+    return " ".join(words[:16]).strip(" ,")
+
+
+def detect_request(sentences: Sequence[Sentence], gazetteer: Gazetteer) -> Request | None:
+    """The first sentence that says who asked for what.
+
+    A verb cue ("asked allies to ...", "called on partners to ...") takes its requester from the
+    subject before it; a noun cue ("a US request for ...", "Washington's call for ...", "the
+    request from NATO") only from the words right beside it, so that "Canada will not agree to
+    the request for more jets" does not make Canada the requester.
+    """
+    candidates = list(_request_candidates(sentences, gazetteer))
+    primary = next((c for c in candidates if c[1].requesters), candidates[0] if candidates else None)
+    if primary is None:
+        return None
+    # Several requesters named near the top ("Henry asked ..., and Guterres urged ...") all ask.
+    lede = primary[0].paragraph + 1
+    requesters = [r for sentence, c in candidates if sentence.paragraph <= lede or c is primary[1]
+                  for r in c.requesters]
+    request = primary[1]
+    return Request(tuple(dict.fromkeys(requesters)), request.phrase, request.sentence)
+
+
+def _request_candidates(sentences: Sequence[Sentence], gazetteer: Gazetteer):
+    """``(sentence, Request)`` for every request cue with a phrase, in article order."""
+    attributor = Attributor(gazetteer, ())
+    for sentence in sentences:
+        masked = mask_quotes(sentence.text)
+        attributor.learn_people(sentence.text)
+        for match in _REQUEST_VERB.finditer(masked):
+            phrase = _request_phrase(masked[match.end():])
+            if not phrase:
+                continue
+            before = masked[:match.start()]
+            passive = re.search(r"\bby\s+(.{0,60})$", masked[match.end():match.end() + 80]) if re.search(
+                r"\b(?:was|were|been|being|is|are)\s+$", before) else None
+            requesters: tuple[str, ...] = ()
+            if passive is None:
+                found = attributor._span_speaker(before[-160:], 0)
+                requesters = found.actors if found else ()
+            else:
+                requesters = tuple(m.actors[0] for m in gazetteer.find(passive.group(1))[:2])
+            yield sentence, Request(requesters, phrase, sentence.text)
+        for match in _REQUEST_NOUN.finditer(masked):
+            phrase = _request_phrase(masked[match.end():])
+            if not phrase:
+                continue
+            near = masked[max(0, match.start() - 40):match.start()]
+            adjacent = [m for m in gazetteer.find(near) if re.fullmatch(
+                r"(?:['’]s)?(?:\s+(?:new|latest|formal|written|renewed|urgent|repeated|fresh|recent|own))*\s*",
+                near[m.end:])]
+            after = re.match(r"\s*(?:\w+\s+){0,6}?(?:from|by)\s+(?:the\s+)?(.{0,50})", masked[match.end():])
+            requesters = tuple(m.actors[0] for m in adjacent[-1:]) or (
+                tuple(dict.fromkeys(m.actors[0] for m in gazetteer.find(after.group(1)))) if after else ())
+            # Several requesters before one noun: "Haitian, UN and US calls for ..."
+            if adjacent:
+                chain = [adjacent[-1]]
+                for other in reversed(gazetteer.find(near)[:-1]):
+                    if re.fullmatch(r"\s*(?:,|and|,\s*and)\s*", near[other.end:chain[0].start]):
+                        chain.insert(0, other)
+                    else:
+                        break
+                requesters = tuple(dict.fromkeys(m.actors[0] for m in chain))
+            yield sentence, Request(requesters, phrase, sentence.text)

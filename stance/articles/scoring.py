@@ -1,0 +1,141 @@
+"""Scoring the analysis against the expected tables shipped with the example articles: extraction
+precision and recall per government, and the accuracy of each government's overall stance."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from stance.articles.gazetteer import Gazetteer
+from stance.articles.pipeline import ArticlesResult, analyze_articles
+from stance.errors import DataError
+
+
+@dataclass
+class ArticleEvaluation:
+    """Extraction and stance scores of :func:`evaluate_articles`, as report tables."""
+
+    tables: dict[str, pd.DataFrame]
+    result: ArticlesResult
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.tables["summary"]
+
+    def value(self, metric: str) -> float:
+        row = self.summary[self.summary["metric"] == metric]
+        return float(row["value"].iloc[0]) if len(row) else float("nan")
+
+
+def load_expected(path: str | Path) -> pd.DataFrame:
+    """The expected table: one row per (article, actor) with its ``stance``."""
+    from stance.data import read_table
+
+    frame = read_table(path)
+    missing = {"article", "actor", "stance"} - set(frame.columns)
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(sorted(missing))}", hint="columns: article, actor, stance")
+    frame = frame[["article", "actor", "stance"]].apply(lambda c: c.str.strip())
+    duplicated = frame.duplicated(["article", "actor"])
+    if duplicated.any():
+        first = frame[duplicated].iloc[0]
+        raise DataError(f"{path}: {first['actor']} is listed twice for article {first['article']}")
+    return frame
+
+
+def evaluate_articles(folder: str | Path = "data/articles", run: str | Path | None = None, *,
+                      expected: str | Path | None = None, gazetteer: str | Path | Gazetteer | None = None,
+                      backend: str = "auto", n_resamples: int = 1000, seed: int = 0) -> ArticleEvaluation:
+    """Score the analysis of every article in ``expected`` (default ``folder/expected.csv``).
+
+    Extraction is scored per government and article: precision is the share of governments
+    found that are expected, recall the share of expected governments found. Stance accuracy is
+    the share of found-and-expected governments whose overall stance is the expected one;
+    ``stance_accuracy_all`` counts a missed government as wrong. Intervals are percentile
+    bootstraps that resample whole articles (their governments are not independent).
+    """
+    folder = Path(folder)
+    expected_path = Path(expected) if expected else folder / "expected.csv"
+    gold = load_expected(expected_path)
+    names = list(dict.fromkeys(gold["article"]))
+    paths = []
+    for name in names:
+        candidates = [folder / f"{name}.txt", folder / f"{name}.md"]
+        path = next((p for p in candidates if p.is_file()), None)
+        if path is None:
+            raise DataError(f"{expected_path}: article {name!r} has no file {folder / (name + '.txt')}")
+        paths.append(path)
+    result = analyze_articles(paths, run, gazetteer=gazetteer, backend=backend)
+    found = result.governments[["article", "actor", "stance"]].rename(columns={"stance": "predicted"})
+    merged = gold.rename(columns={"stance": "expected"}).merge(found, on=["article", "actor"], how="outer")
+    expected_keys = set(zip(gold["article"], gold["actor"], strict=True))
+    found_keys = set(zip(found["article"], found["actor"], strict=True))
+    merged["status"] = [
+        "found" if key in expected_keys and key in found_keys else ("missed" if key in expected_keys else "extra")
+        for key in zip(merged["article"], merged["actor"], strict=True)
+    ]
+    classified = run is not None
+    merged["correct"] = (merged["expected"] == merged["predicted"]) if classified else pd.NA
+    tables = {
+        "summary": _summary(merged, classified, n_resamples, seed),
+        "per_article": _per_article(merged, names, classified),
+        "governments": merged[["article", "actor", "expected", "predicted", "status", "correct"]].sort_values(
+            ["article", "status", "actor"], kind="stable").reset_index(drop=True),
+    }
+    return ArticleEvaluation(tables, result)
+
+
+def _summary(merged: pd.DataFrame, classified: bool, n_resamples: int, seed: int) -> pd.DataFrame:
+    from stance.evaluate import bootstrap_interval
+
+    found = merged[merged["status"] == "found"]
+    expected = merged[merged["status"] != "extra"]
+    predicted = merged[merged["status"] != "missed"]
+    rows = []
+
+    def add(metric: str, hits: Sequence[bool], groups: Sequence[str], note: str) -> None:
+        hits = list(hits)
+        if not hits:
+            rows.append({"metric": metric, "value": float("nan"), "low": float("nan"), "high": float("nan"),
+                         "n": 0, "note": note})
+            return
+        interval = bootstrap_interval(["yes"] * len(hits), ["yes" if h else "no" for h in hits], "accuracy",
+                                      labels=["yes", "no"], n_resamples=n_resamples, seed=seed, groups=list(groups))
+        rows.append({"metric": metric, "value": sum(hits) / len(hits), "low": interval.low, "high": interval.high,
+                     "n": len(hits), "note": note})
+
+    add("extraction_precision", predicted["status"] == "found", predicted["article"],
+        "governments found that are expected")
+    add("extraction_recall", expected["status"] == "found", expected["article"], "expected governments found")
+    p, r = rows[0]["value"], rows[1]["value"]
+    rows.append({"metric": "extraction_f1", "value": 2 * p * r / (p + r) if p + r else 0.0, "low": float("nan"),
+                 "high": float("nan"), "n": len(merged), "note": "harmonic mean of precision and recall"})
+    if classified:
+        add("stance_accuracy", found["correct"].astype(bool), found["article"],
+            "overall stance right, among governments found")
+        add("stance_accuracy_all", expected["correct"].fillna(False).astype(bool), expected["article"],
+            "overall stance right, a missed government counted wrong")
+    return pd.DataFrame(rows, columns=["metric", "value", "low", "high", "n", "note"])
+
+
+def _per_article(merged: pd.DataFrame, names: Sequence[str], classified: bool) -> pd.DataFrame:
+    rows = []
+    for name in names:
+        part = merged[merged["article"] == name]
+        n_expected = int((part["status"] != "extra").sum())
+        n_predicted = int((part["status"] != "missed").sum())
+        n_found = int((part["status"] == "found").sum())
+        row = {"article": name, "expected": n_expected, "extracted": n_predicted, "found": n_found,
+               "missed": ", ".join(part.loc[part["status"] == "missed", "actor"]),
+               "extra": ", ".join(part.loc[part["status"] == "extra", "actor"])}
+        if classified:
+            correct = int(part.loc[part["status"] == "found", "correct"].astype(bool).sum())
+            row["stance_correct"] = correct
+            row["wrong"] = ", ".join(
+                f"{a} ({p}≠{e})" for a, p, e, s, c in part[["actor", "predicted", "expected", "status", "correct"]]
+                .itertuples(index=False) if s == "found" and not c)
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,128 @@
+"""Data commands: ``stance data validate|stats|split|check|datasheet``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from stance.cli._app import console, handles_errors, warn
+from stance.errors import StanceError
+from stance.labels import DEFAULT_LABELS
+
+data_app = typer.Typer(help="Validate, describe, split and check statement files.", no_args_is_help=True)
+
+
+@data_app.command("validate")
+@handles_errors
+def data_validate(
+    file: Annotated[Path, typer.Argument(help="Statements file (CSV/JSONL/Parquet).", show_default=False)],
+    labels: Annotated[str, typer.Option(help="Comma-separated label set.")] = ",".join(DEFAULT_LABELS),
+) -> None:
+    """Check FILE against the record schema: fields, labels, empty texts, duplicate ids."""
+    from stance.data import load_statements
+
+    frame = load_statements(file, labels=labels.split(","))
+    console.print(f"[green]ok[/]: {file}: {len(frame)} statements, {frame['episode'].nunique()} episodes")
+
+
+@data_app.command("stats")
+@handles_errors
+def data_stats(
+    file: Annotated[Path, typer.Argument(help="Statements file.", show_default=False)],
+    markdown: Annotated[bool, typer.Option(help="Print Markdown tables instead of terminal tables.")] = False,
+    top: Annotated[int, typer.Option(help="Rows shown per table (Markdown shows all).")] = 15,
+    model: Annotated[str, typer.Option(help="Tokenizer that counts tokens (a config's model.name).")] = "default",
+    max_length: Annotated[int, typer.Option(help="Tokens a model reads (input.max_length); 0 skips the count.")] = 128,
+    splits: Annotated[Path, typer.Option(help="Split file: the sources table is given per split where it exists.")] = Path("data/splits.json"),
+) -> None:
+    """Counts per label, episode, actor, requester, decade, request kind, direction, source type,
+    grounding; text lengths; grounding and register figures per split ("sources").
+
+    The overview counts the statements longer than --max-length tokens, which a model truncates.
+    """
+    from stance.corpus import describe_corpus
+    from stance.report import markdown as to_markdown
+    from stance.report import show
+
+    description = describe_corpus(file, model=model, max_length=max_length, splits=splits)
+    for message in description.warnings:
+        warn(message)
+    for name, table in description.tables.items():
+        if markdown:
+            print(f"### {name}\n\n{to_markdown(table)}\n")
+        else:
+            show(table, title=name, console=console, max_rows=top)
+
+
+@data_app.command("split")
+@handles_errors
+def data_split(
+    file: Annotated[Path, typer.Argument(help="Labelled statements file.", show_default=False)],
+    out: Annotated[Path, typer.Option(help="Split file to write.")] = Path("data/splits.json"),
+    seed: Annotated[int, typer.Option(help="Seed of the episode assignment.")] = 13,
+    dev_fraction: Annotated[float, typer.Option(help="Share of statements for dev.")] = 0.15,
+    test_fraction: Annotated[float, typer.Option(help="Share of statements for test.")] = 0.2,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing split file.")] = False,
+    extend: Annotated[bool, typer.Option(help="Keep the split file's assignments; split only the episodes it lacks.")] = False,
+) -> None:
+    """Split FILE into train/dev/test by episode, stratified by label, and record it.
+
+    --extend adds new episodes to an existing split without moving any statement already in it.
+    """
+    from stance.corpus import split_corpus
+    from stance.report import show
+
+    summary = split_corpus(file, out, seed=seed, dev_fraction=dev_fraction, test_fraction=test_fraction, force=force,
+                           extend=extend)
+    show(summary, title=f"split written to {out}", console=console)
+
+
+@data_app.command("check")
+@handles_errors
+def data_check(
+    file: Annotated[Path, typer.Argument(help="Labelled statements file.", show_default=False)],
+    splits: Annotated[Path, typer.Option(help="Split file.")] = Path("data/splits.json"),
+    threshold: Annotated[float, typer.Option(help="TF-IDF cosine at or above which two texts are near duplicates.")] = 0.9,
+) -> None:
+    """Fail if an episode is in two splits, near-duplicate texts cross splits, or a record breaks the
+    source rules (a grounded record without its page or date; quotation marks without a grounded
+    source, or over 8 words)."""
+    from stance.corpus import check_corpus_split
+    from stance.report import show
+
+    check = check_corpus_split(file, splits, threshold=threshold)
+    leakage = check.leakage
+    show(check.summary, title="splits", console=console)
+    if not leakage.shared_episodes.empty:
+        show(leakage.shared_episodes, title="episodes in more than one split", console=console)
+    if not leakage.near_duplicates.empty:
+        show(leakage.near_duplicates, title=f"texts across splits with cosine ≥ {threshold}", console=console)
+    if not check.sources.empty:
+        show(check.sources, title="records that break the source rules", console=console)
+    if not leakage.ok:
+        raise StanceError(
+            f"leakage: {len(leakage.shared_episodes)} shared episode(s), "
+            f"{len(leakage.near_duplicates)} near-duplicate pair(s) across splits"
+        )
+    if not check.sources.empty:
+        raise StanceError(f"{file}: {len(check.sources)} source-rule problem(s)", hint="see data/CODEBOOK.md §1 and §2")
+    console.print(f"[green]ok[/]: no episode in two splits, no cross-split pair with cosine ≥ {threshold}, "
+                  "every record keeps the source rules")
+
+
+@data_app.command("datasheet")
+@handles_errors
+def data_datasheet(
+    file: Annotated[Path, typer.Argument(help="Labelled statements file.", show_default=False)] = Path("data/statements.jsonl"),
+    sheet: Annotated[Path, typer.Option(help="Datasheet whose generated section is rewritten.")] = Path("data/DATASHEET.md"),
+    splits: Annotated[Path, typer.Option(help="Split file.")] = Path("data/splits.json"),
+    agreement: Annotated[Optional[Path], typer.Option(help="Folder with first_pass.jsonl, second_pass.jsonl and adjudication.csv.")] = Path("data/agreement"),
+) -> None:
+    """Regenerate the tables of the datasheet from the corpus (between its generated markers)."""
+    from stance.datasheet import update_datasheet
+
+    has_agreement = agreement is not None and (agreement / "second_pass.jsonl").exists()
+    update_datasheet(file, sheet, splits, agreement if has_agreement else None)
+    console.print(f"[green]updated[/] {sheet}")

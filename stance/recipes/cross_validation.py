@@ -1,0 +1,88 @@
+"""``stance run`` with ``evaluate.cross_validation: k``: k-fold cross-validation by episode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from stance.config import ExperimentConfig, apply_overrides
+from stance.data import file_sha256, load_statements
+from stance.errors import ConfigError, DataError
+from stance.evaluate import Evaluation, evaluate_predictions
+from stance.models import TextInputs
+from stance.recipes.steps import fit, save_evaluation
+from stance.runs import Run, finish_run, new_run, recording
+from stance.splits import hold_out_episodes
+
+#: The name under which a cross-validation run reports its pooled out-of-fold predictions (and its kind).
+CROSS_VALIDATION = "cross_validation"
+
+
+@dataclass
+class CrossValidation:
+    """A cross-validation run: per-fold metrics, their mean ± std, and the pooled evaluation."""
+
+    run: Run
+    folds: pd.DataFrame  # fold, episodes, train, dev, test (statements), then the fold's metrics
+    aggregate: pd.DataFrame  # metric, mean, std, min, max over the folds
+    evaluation: Evaluation  # every statement, predicted by the model of the fold that held it out
+
+
+def cross_validate(config: ExperimentConfig, folds: int | None = None, *,
+                   command: str | None = None) -> CrossValidation:
+    """k-fold cross-validation by episode over the whole data file, written as a run.
+
+    scikit-learn's GroupKFold deals whole episodes into ``folds`` folds (default:
+    ``evaluate.cross_validation``), so no episode is on both sides. Each fold fits the configured
+    model on the other folds less a dev slice for model selection (whole episodes,
+    ``split.dev_fraction`` of those statements, stratified by label, as the fixed split takes dev)
+    and predicts the held-out fold. ``reports/cross_validation/`` holds ``folds``, ``mean_std``
+    (sample std over folds) and every usual table and plot of the pooled out-of-fold predictions.
+    Those cover each statement once, so ``stance report compare --split cross_validation`` pairs
+    this run with a cross-validation of a baseline config on the same file.
+    """
+    from sklearn.model_selection import GroupKFold
+
+    k = folds or config.evaluate.cross_validation
+    if k is None:
+        raise ConfigError("cross-validation needs a number of folds", hint="set evaluate.cross_validation=5")
+    config = apply_overrides(config, {"evaluate.cross_validation": k}, source="cross_validate")
+    frame = load_statements(config.data.path, config.data.labels)
+    if k > frame["episode"].nunique():
+        raise DataError(f"{config.data.path}: {k} folds need {k} episodes, found {frame['episode'].nunique()}",
+                        hint="use fewer folds")
+    labels, ev = config.data.labels, config.evaluate
+    run = new_run(config, command=command)
+    run.update_manifest(kind=CROSS_VALIDATION, seed=config.train.seed,
+                        data={"files_sha256": {str(config.data.path): file_sha256(config.data.path)}})
+    with recording(run):
+        proba, rows, episodes = np.zeros((len(frame), len(labels))), [], {}
+        for fold, (rest, held) in enumerate(GroupKFold(n_splits=k).split(frame, groups=frame["episode"]), start=1):
+            parts = {**_hold_out_dev(frame.iloc[rest].reset_index(drop=True), config),
+                     "test": frame.iloc[held].reset_index(drop=True)}
+            classifier, _ = fit(config, parts)
+            proba[held] = classifier.predict_proba(TextInputs.from_frame(parts["test"], config.input.mode))
+            metrics = evaluate_predictions(parts["test"], proba[held], labels, name=f"fold {fold}", bootstrap=0).metrics
+            episodes[fold] = sorted(parts["test"]["episode"].unique())
+            rows.append({"fold": fold, "episodes": len(episodes[fold]), **{n: len(p) for n, p in parts.items()},
+                         **{m: v for m, v in metrics.items() if m != "n"}})
+        fold_table = pd.DataFrame(rows)
+        metric_columns = [c for c in fold_table.columns if c not in ("fold", "episodes", "train", "dev", "test")]
+        aggregate = fold_table[metric_columns].agg(["mean", "std", "min", "max"]).T.rename_axis("metric").reset_index()
+        evaluation = evaluate_predictions(frame, proba, labels, name=CROSS_VALIDATION, bootstrap=ev.bootstrap,
+                                          confidence=ev.confidence, cluster_by=ev.cluster_by, breakdowns=ev.breakdowns)
+        evaluation.tables = {"folds": fold_table, "mean_std": aggregate, **evaluation.tables}
+        by_metric = aggregate.set_index("metric")
+        evaluation.metrics.update({f"{m}_fold_{stat}": float(by_metric.loc[m, stat])
+                                   for m in ("accuracy", "macro_f1") for stat in ("mean", "std")})
+        save_evaluation(run, evaluation)
+        run.update_manifest(folds={str(fold): names for fold, names in episodes.items()})
+    return CrossValidation(finish_run(run), fold_table, aggregate, evaluation)
+
+
+def _hold_out_dev(train: pd.DataFrame, config: ExperimentConfig) -> dict[str, pd.DataFrame]:
+    is_dev = np.zeros(len(train), dtype=bool)
+    is_dev[hold_out_episodes(train, config.split.dev_fraction, config.split.seed)] = True
+    return {"train": train[~is_dev].reset_index(drop=True), "dev": train[is_dev].reset_index(drop=True)}

@@ -1,0 +1,109 @@
+"""The steps every recipe is made of: load → split → fit → evaluate → save.
+
+Each is a plain function of the config (and what the step before returned), as usable from a
+notebook as from a recipe.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from stance.config import ExperimentConfig
+from stance.data import file_sha256, load_statements
+from stance.errors import DataError
+from stance.evaluate import Evaluation, check_label_set, evaluate_predictions
+from stance.models import Classifier, TextInputs, build_classifier
+from stance.pages import write_evaluation_page
+from stance.report import write_tables
+from stance.runs import Run
+from stance.seed import set_seed
+from stance.splits import Split, load_split, make_split
+
+
+def load_data(config: ExperimentConfig) -> tuple[pd.DataFrame, Split]:
+    """The validated statements and their episode split (from the split file, or made from the seed)."""
+    frame = load_statements(config.data.path, config.data.labels)
+    return frame, resolve_split(config, frame)
+
+
+def resolve_split(config: ExperimentConfig, frame: pd.DataFrame) -> Split:
+    """The config's split file, or (``data.splits: null``) a split made from ``split.seed``."""
+    if config.data.splits is not None:
+        return load_split(config.data.splits)
+    return make_split(frame, seed=config.split.seed, dev_fraction=config.split.dev_fraction,
+                      test_fraction=config.split.test_fraction)
+
+
+def data_provenance(config: ExperimentConfig, frame: pd.DataFrame, split: Split) -> dict:
+    """Hashes a reviewer needs to know the run saw the same data and the same split."""
+    files = {str(config.data.path): file_sha256(config.data.path)}
+    if config.data.splits is not None:
+        files[str(config.data.splits)] = file_sha256(config.data.splits)
+    sizes = split.assign(frame).value_counts().to_dict()
+    return {"files_sha256": files, "split_membership_sha256": split.membership_sha256(frame), "split_sizes": sizes}
+
+
+def fit(config: ExperimentConfig, parts: dict[str, pd.DataFrame], run: Run | None = None,
+        *, progress: bool = False, resume_from: Path | None = None) -> tuple[Classifier, list[dict]]:
+    """Build the configured classifier and fit it on train, selecting on dev.
+
+    With ``run``, a model that checkpoints does so into the run's folder (and resumes from
+    ``resume_from``); ``progress`` shows a model's training progress where it has any.
+    """
+    set_seed(config.train.seed)
+    if config.train.threads:
+        import torch
+
+        torch.set_num_threads(config.train.threads)
+    classifier = build_classifier(config)
+    classifier.show_progress(progress)
+    if run is not None:
+        classifier.keep_checkpoints(run.checkpoint_dir, resume_from)
+    mode, labels = config.input.mode, config.data.labels
+    missing = sorted(set(labels) - set(parts["train"]["label"]))
+    if missing:
+        raise DataError(f"the train split has no {', '.join(missing)} statements", hint="remake the split")
+    history = classifier.fit(
+        TextInputs.from_frame(parts["train"], mode), parts["train"]["label"].tolist(),
+        TextInputs.from_frame(parts["dev"], mode) if len(parts["dev"]) else None,
+        parts["dev"]["label"].tolist() if len(parts["dev"]) else None,
+        seed=config.train.seed,
+    )
+    return classifier, history
+
+
+def evaluate_classifier(classifier: Classifier, frame: pd.DataFrame, config: ExperimentConfig, name: str) -> Evaluation:
+    """Predict ``frame`` with ``classifier`` and evaluate it as the config says.
+
+    Statements the model reads only in part (longer than its input length) are counted as the
+    ``truncated`` metric, with a warning when there are any.
+    """
+    check_label_set(frame, classifier.labels, source=name)
+    inputs = TextInputs.from_frame(frame, config.input.mode)
+    proba = classifier.predict_proba(inputs)
+    truncated = classifier.count_truncated(inputs)
+    ev = config.evaluate
+    evaluation = evaluate_predictions(frame, proba, classifier.labels, name=name, bootstrap=ev.bootstrap,
+                                      confidence=ev.confidence, cluster_by=ev.cluster_by, breakdowns=ev.breakdowns,
+                                      truncated=truncated)
+    if truncated:
+        evaluation.warnings.append(
+            f"{name}: {truncated} of {len(frame)} statement(s) are longer than {classifier.max_length} "
+            "tokens and were truncated (raise input.max_length to let the model read them whole)"
+        )
+    return evaluation
+
+
+def save_evaluation(run: Run, evaluation: Evaluation) -> None:
+    """Write an evaluation's tables, plots and HTML page under ``reports/<name>/`` and its metrics
+    into metrics.json."""
+    folder = run.reports_dir(evaluation.name)
+    write_tables(evaluation.tables, folder, title=f"{run.id}: {evaluation.name}")
+    metrics = dict(evaluation.metrics)
+    for interval in evaluation.intervals:
+        metrics[f"{interval.metric}_ci_low"] = interval.low
+        metrics[f"{interval.metric}_ci_high"] = interval.high
+    run.record_metrics(evaluation.name, metrics)
+    write_evaluation_page(run, evaluation, metrics, folder)

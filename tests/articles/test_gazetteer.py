@@ -1,0 +1,42 @@
+"""The gazetteer: packaged aliases, pycountry's countries, and a user's file merged on top."""
+
+from __future__ import annotations
+
+import pytest
+
+from stance.articles import load_gazetteer
+from stance.errors import DataError
+
+
+def test_gazetteer_names_demonyms_capitals_institutions_and_alliances(gazetteer):
+    assert gazetteer.resolve("Ottawa") == "Canada"
+    assert gazetteer.resolve("Canadian") == "Canada"
+    assert gazetteer.resolve("Bundestag") == "Germany"
+    assert gazetteer.resolve("Dutch") == "Netherlands"
+    assert gazetteer.resolve("NATO") == "NATO" and gazetteer.kinds["NATO"] == "alliance"
+    # Longest alias wins: "West German" is not "German".
+    assert [m.actors for m in gazetteer.find("West German officials")] == [("West Germany",)]
+    # pycountry adds countries the packaged file does not list.
+    assert gazetteer.resolve("Bhutan") == "Bhutan"
+
+
+def test_gazetteer_ignores_phrases_that_only_contain_an_alias(gazetteer):
+    assert gazetteer.find("Latin American leaders and the Washington Post") == []
+
+
+def test_user_gazetteer_adds_governments_and_aliases(tmp_path):
+    extra = tmp_path / "extra.yaml"
+    extra.write_text("Ruritania: {demonyms: [Ruritanian], capitals: [Strelsau]}\nCanada: {capitals: [Hull]}\n")
+    gazetteer = load_gazetteer(extra)
+    assert gazetteer.resolve("Strelsau") == "Ruritania"
+    assert gazetteer.resolve("Hull") == "Canada"
+    assert gazetteer.resolve("Ottawa") == "Canada"  # packaged aliases are kept
+
+
+def test_user_gazetteer_errors_name_the_file_and_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("Ruritania: {capital: [Strelsau]}\n")
+    with pytest.raises(DataError, match="bad.yaml.*capital"):
+        load_gazetteer(bad)
+    with pytest.raises(DataError, match="does not exist"):
+        load_gazetteer(tmp_path / "missing.yaml")

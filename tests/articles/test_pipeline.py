@@ -1,0 +1,20 @@
+"""A whole article through every step."""
+
+from __future__ import annotations
+
+from stance.articles import analyze_text
+
+from .samples import LETTER
+
+
+def test_whole_letter_article(gazetteer):
+    analysis = analyze_text(LETTER, "letter", gazetteer=gazetteer, backend="rules")
+    assert analysis.request.requesters == ("United States",)
+    # Sentences of one paragraph by one government are one statement (the guidelines' unit).
+    assert analysis.statements["actor"].tolist() == ["Canada"] * 2 + ["Germany"]
+    assert analysis.statements["sentences"].tolist() == [2, 1, 2]
+    # Smith speaking, the analysts, and "officials said" about the request (no government named)
+    assert analysis.excluded["status"].tolist() == ["unattributed", "requester", "non-government", "non-government"]
+    assert analysis.governments["actor"].tolist() == ["Canada", "Germany"]
+    assert analysis.governments["statements"].tolist() == [2, 1]
+    assert analysis.governments.loc[0, "evidence"] == "Later, Doe said Canada would send one frigate in April."

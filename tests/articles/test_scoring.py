@@ -1,0 +1,50 @@
+"""Scoring against an expected table (hand-computed), and the shipped example articles."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from stance.articles import evaluate_articles
+from stance.errors import DataError
+
+from .samples import ARTICLES
+
+
+def test_evaluation_scores_extraction_by_hand(tmp_path, gazetteer):
+    (tmp_path / "one.txt").write_text("Canada said it would send a ship.\nGermany said it would not take part.\n")
+    # Expected: Canada, Germany, Italy in one; Spain in two. Found: Canada, Germany; Spain.
+    (tmp_path / "expected.csv").write_text(
+        "article,actor,stance\none,Canada,comply\none,Germany,decline\none,Italy,comply\ntwo,Spain,consider\n")
+    (tmp_path / "two.txt").write_text("Spain said it would consider the request.\nFrance said it would send a ship.\n")
+    evaluation = evaluate_articles(tmp_path, gazetteer=gazetteer, n_resamples=50)
+    # found 3 of 4 expected (recall 3/4); 3 of the 4 extracted are expected (precision 3/4)
+    assert evaluation.value("extraction_recall") == pytest.approx(0.75)
+    assert evaluation.value("extraction_precision") == pytest.approx(0.75)
+    assert evaluation.value("extraction_f1") == pytest.approx(0.75)
+    per_article = evaluation.tables["per_article"].set_index("article")
+    assert per_article.loc["one", "missed"] == "Italy" and per_article.loc["two", "extra"] == "France"
+    assert "stance_accuracy" not in set(evaluation.summary["metric"])  # no model, no stances
+
+
+def test_evaluation_names_a_missing_article(tmp_path):
+    (tmp_path / "expected.csv").write_text("article,actor,stance\nghost,Canada,comply\n")
+    with pytest.raises(DataError, match="ghost"):
+        evaluate_articles(tmp_path)
+
+
+def test_shipped_articles_and_expected_table_agree():
+    expected = pd.read_csv(ARTICLES / "expected.csv")
+    names = sorted(p.stem for p in ARTICLES.glob("*.txt"))
+    assert len(names) >= 12 and sorted(expected["article"].unique()) == names
+    assert set(expected["stance"]) <= {"decline", "consider", "comply"}
+    for name in names:
+        words = len((ARTICLES / f"{name}.txt").read_text(encoding="utf-8").split())
+        assert 250 <= words <= 600, (name, words)
+    row = expected[expected["article"] == "isis-2015-letters"].set_index("actor")["stance"].to_dict()
+    assert row == {"Canada": "decline", "Germany": "decline", "Australia": "consider"}
+
+
+def test_shipped_articles_extraction_recall_target(gazetteer):
+    evaluation = evaluate_articles(ARTICLES, gazetteer=gazetteer, n_resamples=20)
+    assert evaluation.value("extraction_recall") >= 0.9

@@ -1,0 +1,59 @@
+"""Article text: filler, headline and dateline dropped; sentences split and quotations rejoined."""
+
+from __future__ import annotations
+
+import pytest
+
+import stance.articles.text as text_module
+from stance.articles import clean_article, merge_quotes, split_sentences
+
+from .samples import LETTER
+
+
+def test_clean_article_drops_filler_headline_and_dateline():
+    article = clean_article(LETTER)
+    assert article.title == "Allies answer call for more ships"
+    assert article.year == 2031
+    body = " ".join(article.paragraphs)
+    for filler in ("Advertisement", "By Jane Roe", "Read more", "Reporting by", "March 3"):
+        assert filler not in body
+    assert article.paragraphs[0].startswith("US Defense Secretary")  # "WASHINGTON —" stripped
+    assert "Advertisement" in article.dropped
+
+
+def test_rule_splitter_keeps_abbreviations_and_splits_short_sentences():
+    text = "Mr. Smith met Gen. Jones at 9 a.m. on Friday. Italy said no. Rome will not send troops."
+    assert split_sentences(text, backend="rules") == [
+        "Mr. Smith met Gen. Jones at 9 a.m. on Friday.", "Italy said no.", "Rome will not send troops."]
+
+
+def test_quotes_split_across_sentences_are_rejoined():
+    parts = split_sentences('"We are reviewing it. We will decide soon," he said. Then he left.', backend="rules")
+    assert merge_quotes(parts) == ['"We are reviewing it. We will decide soon," he said.', "Then he left."]
+    curly = ["“No decision yet.", "We will talk to allies,” she said."]
+    assert merge_quotes(curly) == ["“No decision yet. We will talk to allies,” she said."]
+
+
+def test_spacy_backend_is_refused_clearly_when_no_pipeline_is_installed(monkeypatch):
+    from stance.errors import StanceError
+
+    monkeypatch.setattr(text_module, "spacy_pipeline", lambda: None)
+    with pytest.raises(StanceError, match="no spaCy pipeline"):
+        split_sentences("One. Two.", backend="spacy")
+    assert split_sentences("One. Two.", backend="auto") == ["One.", "Two."]
+
+
+def test_spacy_pipeline_is_used_when_installed(monkeypatch):
+    class Span:
+        def __init__(self, text):
+            self.text = text
+
+    class FakeNlp:  # stands in for an installed spaCy pipeline
+        meta = {"name": "core_fake"}
+
+        def __call__(self, text):
+            return type("Doc", (), {"sents": [Span("Whole paragraph as one sentence. ")]})()
+
+    monkeypatch.setattr(text_module, "spacy_pipeline", lambda: FakeNlp())
+    assert split_sentences("Whole paragraph as one sentence.") == ["Whole paragraph as one sentence."]
+    assert text_module.sentence_backend() == "spacy:core_fake"
