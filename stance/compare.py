@@ -1,6 +1,9 @@
 """Finished runs side by side: ``stance report compare RUN...`` and ``stance report leaderboard``.
 
-Each run's ``reports/<split>/predictions.csv`` is read back and matched by statement ``id``. A
+Each run's ``reports/<split>/predictions.csv`` is read back and matched by statement ``id``, and so,
+with ``baselines=True``, are the baselines ``stance run`` fitted inside it
+(``reports/<split>/baselines/<baseline>_predictions.csv``), each a row of its own named
+``<run id> / <baseline>``. A
 paired test needs pairs, so runs evaluated on different statements (or with different gold
 labels) are refused. Intervals and p-values are recomputed here with one seed and one resample
 count for every row, so the rows are comparable with each other even where the runs' own
@@ -10,6 +13,7 @@ summaries used other settings.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +35,50 @@ COLUMNS = ("run", "name", "model", "macro_f1", "macro_f1_low", "macro_f1_high", 
 _EARLIER_COLUMNS = {"gold": LABEL, "predicted": PREDICTION}
 
 
-def load_predictions(run: Run, split: str) -> pd.DataFrame:
-    """A run's predictions on ``split`` (``reports/<split>/predictions.csv``), indexed by ``id``,
-    in :mod:`stance.io`'s schema (files of earlier runs, with ``gold`` and ``predicted``, included)."""
-    path = run.reports_dir(split) / "predictions.csv"
+#: What ends the name of a baseline's predictions file in ``reports/<split>/baselines/``.
+_BASELINE_SUFFIX = "_predictions.csv"
+
+
+@dataclass(frozen=True)
+class Compared:
+    """One row of a comparison: a run's own model, or (``baseline``) a baseline fitted inside the run."""
+
+    run: Run
+    baseline: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.run.id if self.baseline is None else f"{self.run.id} / {self.baseline}"
+
+    def name_and_model(self) -> tuple[str, str]:
+        config = self.run.config()
+        if self.baseline is None:
+            return config.name, config.model.type
+        return f"{config.name} / {self.baseline}", self.baseline
+
+    def predictions_path(self, split: str) -> Path:
+        if self.baseline is None:
+            return self.run.reports_dir(split) / "predictions.csv"
+        return self.run.reports_dir(split) / "baselines" / f"{self.baseline}{_BASELINE_SUFFIX}"
+
+
+def fitted_baselines(run: Run, split: str) -> list[str]:
+    """The baselines fitted inside ``run`` and evaluated on ``split`` (``stance run`` writes their
+    predictions into ``reports/<split>/baselines/``), in name order."""
+    folder = run.reports_dir(split) / "baselines"
+    if not folder.is_dir():
+        return []
+    return sorted(path.name[: -len(_BASELINE_SUFFIX)] for path in folder.glob(f"*{_BASELINE_SUFFIX}"))
+
+
+def load_predictions(run: Run, split: str, baseline: str | None = None) -> pd.DataFrame:
+    """A run's predictions on ``split`` (``reports/<split>/predictions.csv``; with ``baseline``,
+    that baseline's, fitted inside the run), indexed by ``id``, in :mod:`stance.io`'s schema
+    (files of earlier runs, with ``gold`` and ``predicted``, included)."""
+    compared = Compared(run, baseline)
+    path = compared.predictions_path(split)
     if not path.is_file():
-        raise StanceError(f"run {run.id} has no predictions for {split!r} ({path} is missing)",
+        raise StanceError(f"run {compared.id} has no predictions for {split!r} ({path} is missing)",
                           hint=f"evaluate it on {split} or pick another --split")
     predictions = pd.read_csv(path, dtype={"id": str})
     if LABEL not in predictions.columns:
@@ -45,23 +87,29 @@ def load_predictions(run: Run, split: str) -> pd.DataFrame:
 
 
 def compare_runs(runs: Sequence[Run], split: str = "test", *, bootstrap: int = 1000, confidence: float = 0.95,
-                 resamples: int = 2000, cluster_by: str | None = None) -> pd.DataFrame:
+                 resamples: int = 2000, cluster_by: str | None = None, baselines: bool = False) -> pd.DataFrame:
     """One row per run, best macro-F1 first: config name, model type, macro-F1 and accuracy with
     bootstrap intervals, n, the best run's lead over this one and the p-value of a paired
     approximate-randomisation test of that difference (NaN on the best row).
 
-    ``cluster_by="episode"`` resamples and swaps whole episodes. Raises :class:`StanceError` when
-    the runs were evaluated on different statements, gold labels or label sets.
+    ``baselines=True`` adds a row for each baseline fitted inside a run (:func:`fitted_baselines`),
+    run ``<run id> / <baseline>``, name ``<config name> / <baseline>``, tested like every other row
+    on the same statements. ``cluster_by="episode"`` resamples and swaps whole episodes. Raises
+    :class:`StanceError` when the rows were evaluated on different statements, gold labels or
+    label sets.
     """
     if not runs:
         raise StanceError("nothing to compare: no runs given")
+    compared = [Compared(run) for run in runs]
+    if baselines:
+        compared += [Compared(run, baseline) for run in runs for baseline in fitted_baselines(run, split)]
     first = runs[0]
     labels = first.config().data.labels
     reference = load_predictions(first, split)
     evaluations = []
-    for run in runs:
-        predictions = load_predictions(run, split)
-        _check_same_statements(run, predictions, first, reference, labels, split)
+    for entry in compared:
+        predictions = load_predictions(entry.run, split, entry.baseline)
+        _check_same_statements(entry, predictions, first, reference, labels, split)
         frame = predictions.loc[reference.index].reset_index()
         proba = frame[[probability_column(label) for label in labels]].to_numpy()
         proba = proba / proba.sum(axis=1, keepdims=True)  # undo the CSV's rounding to 6 decimals
@@ -70,22 +118,22 @@ def compare_runs(runs: Sequence[Run], split: str = "test", *, bootstrap: int = 1
     best = int(np.argmax([e.metrics["macro_f1"] for e in evaluations]))
     groups = reference[cluster_by].tolist() if cluster_by else None
     rows = []
-    for i, (run, evaluation) in enumerate(zip(runs, evaluations, strict=True)):
+    for i, (entry, evaluation) in enumerate(zip(compared, evaluations, strict=True)):
         test = None if i == best else paired_bootstrap_test(
             evaluations[best].gold, evaluations[best].predicted, evaluation.predicted, labels=labels,
             n_resamples=resamples, seed=BOOTSTRAP_SEED, groups=groups)
-        config = run.config()
-        row = comparison_row(config.model.type, evaluation, test, difference="best_minus_this")
-        rows.append({**row, "run": run.id, "name": config.name, "n": evaluation.metrics["n"]})
+        name, model = entry.name_and_model()
+        row = comparison_row(model, evaluation, test, difference="best_minus_this")
+        rows.append({**row, "run": entry.id, "name": name, "n": evaluation.metrics["n"]})
     table = pd.DataFrame(rows).reindex(columns=list(COLUMNS))
     table.loc[best, "best_minus_this"] = 0.0
     return table.sort_values("macro_f1", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def _check_same_statements(run: Run, predictions: pd.DataFrame, first: Run, reference: pd.DataFrame,
+def _check_same_statements(compared: Compared, predictions: pd.DataFrame, first: Run, reference: pd.DataFrame,
                            labels: list[str], split: str) -> None:
-    where = f"{run.id} and {first.id} on {split!r}"
-    if run.config().data.labels != labels:
+    where = f"{compared.id} and {first.id} on {split!r}"
+    if compared.run.config().data.labels != labels:
         raise StanceError(f"{where}: different label sets", hint="compare runs of the same label scheme")
     ours, theirs = set(predictions.index), set(reference.index)
     if ours != theirs:
@@ -114,9 +162,11 @@ def latest_runs(parent: str | Path = "experiments", split: str = "test") -> list
     return [Run(Path(parent) / run_id) for run_id in sorted(latest["run"])]
 
 
-def leaderboard(parent: str | Path = "experiments", split: str = "test", **options) -> pd.DataFrame:
-    """:func:`compare_runs` over :func:`latest_runs`: one row per config name."""
-    return compare_runs(latest_runs(parent, split), split, **options)
+def leaderboard(parent: str | Path = "experiments", split: str = "test", *, baselines: bool = True,
+                **options) -> pd.DataFrame:
+    """:func:`compare_runs` over :func:`latest_runs`: one row per config name, and (``baselines``,
+    the default) one per baseline fitted inside those runs."""
+    return compare_runs(latest_runs(parent, split), split, baselines=baselines, **options)
 
 
 def compact(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:

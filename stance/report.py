@@ -5,7 +5,8 @@ plotted with matplotlib (PNG, drawn on the Agg canvas: no display, no pyplot sta
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,9 @@ from rich.table import Table
 
 from stance.io import atomic_path, write_atomic
 
-__all__ = ["markdown", "plot_confusion", "plot_history", "plot_reliability", "read_csv_table", "rich_table",
-           "STATEMENT_TABLES", "save_figure", "show", "write_atomic", "write_tables"]
+__all__ = ["comparison_view", "interval_text", "markdown", "plot_confusion", "plot_history", "plot_reliability",
+           "read_csv_table", "rich_table", "runs_view", "STATEMENT_TABLES", "save_figure", "show", "summary_view",
+           "write_atomic", "write_tables"]
 
 
 def markdown(frame: pd.DataFrame, decimals: int = 3) -> str:
@@ -78,16 +80,41 @@ def read_csv_table(path: Path) -> pd.DataFrame:
 
 
 def rich_table(frame: pd.DataFrame, title: str | None = None, max_rows: int = 30) -> Table:
-    """A rich Table for the terminal; floats shown with three decimals."""
+    """A rich Table for the terminal; floats shown with three decimals.
+
+    A figure with its interval (``0.775 [0.726, 0.820]``) is never wrapped, so that where the
+    terminal is narrow the text columns wrap and every figure stays whole on its line; a text
+    column keeps room for ten characters (or its longest cell) so that it wraps into words rather
+    than into single letters.
+    """
     table = Table(title=title, title_justify="left", header_style="bold")
     for column in frame.columns:
+        cells = frame[column].head(max_rows)
         numeric = pd.api.types.is_numeric_dtype(frame[column])
-        table.add_column(str(column), justify="right" if numeric else "left", overflow="fold")
+        figures = numeric or _all_figures(cells)
+        longest = max((len(_cell(v)) for v in cells), default=0)
+        table.add_column(str(column), justify="right" if figures else "left", overflow="fold",
+                         no_wrap=figures and not numeric and longest > _word(cells),
+                         min_width=None if figures else min(10, max(longest, len(str(column)))))
     for _, row in frame.head(max_rows).iterrows():
         table.add_row(*[_cell(v) for v in row])
     if len(frame) > max_rows:
         table.caption = f"{len(frame) - max_rows} more rows not shown"
     return table
+
+
+#: A figure as the terminal views write it: a number, with or without its interval.
+_FIGURE = re.compile(r"-?\d[\d.e+-]*( \[-?\d[\d.e+-]*, -?\d[\d.e+-]*\])?")
+
+
+def _all_figures(series: pd.Series) -> bool:
+    cells = [v for v in series if not (isinstance(v, str) and v == "")]
+    return all(isinstance(v, str) and _FIGURE.fullmatch(v) for v in cells)
+
+
+def _word(cells: pd.Series) -> int:
+    """The longest word among ``cells`` (what a wrapped column still has to fit)."""
+    return max((len(word) for v in cells for word in _cell(v).split()), default=0)
 
 
 def _cell(value, decimals: int = 3) -> str:
@@ -99,6 +126,88 @@ def _cell(value, decimals: int = 3) -> str:
 def show(frame: pd.DataFrame, title: str | None = None, console: Console | None = None, max_rows: int = 30) -> None:
     """Print a table to the terminal."""
     (console or Console()).print(rich_table(frame, title, max_rows))
+
+
+# Terminal views: the tables as the commands print them. They change only what the terminal shows;
+# the CSV and Markdown files keep every column. By default a view keeps the columns a reader looks
+# at first, each interval folded into its metric's cell, under a readable header, so that it fits
+# an 80-column terminal; ``wide=True`` keeps every column.
+
+def interval_text(value, low=None, high=None, decimals: int = 3) -> str:
+    """``0.775 [0.726, 0.820]``: a value with its interval, or the value alone where there is none
+    (a count, such as 323.0, without its decimals; an empty string for a missing value)."""
+    if _missing(value):
+        return ""
+    if _missing(low) or _missing(high):
+        value = float(value)
+        return str(int(value)) if value.is_integer() and abs(value) > 1 else f"{value:.{decimals}f}"
+    return f"{value:.{decimals}f} [{low:.{decimals}f}, {high:.{decimals}f}]"
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _view(frame: pd.DataFrame, columns: Mapping[str, str], key: Sequence[str], wide: bool,
+          intervals: Mapping[str, tuple[str, str]] | None = None) -> pd.DataFrame:
+    """``frame``'s ``columns`` (all of them with ``wide``, else those in ``key``) under their
+    headers, each column of ``intervals`` as text with its (low, high) columns folded in."""
+    shown, intervals = {}, intervals or {}
+    for column, header in columns.items():
+        if column not in frame.columns or not (wide or column in key):
+            continue
+        if column in intervals:
+            low, high = intervals[column]
+            ranges = zip(frame.get(low, [None] * len(frame)), frame.get(high, [None] * len(frame)), strict=True)
+            shown[header] = [interval_text(v, lo, hi) for v, (lo, hi) in zip(frame[column], ranges, strict=True)]
+        else:
+            shown[header] = frame[column].tolist()
+    return pd.DataFrame(shown)
+
+
+def comparison_view(table: pd.DataFrame, *, wide: bool = False, confidence: float = 0.95) -> pd.DataFrame:
+    """A comparison table for the terminal: :func:`stance.compare.compare_runs`'s (run, name, ...,
+    best_minus_this, p_value) or the model beside its baselines (model, ..., model_minus_this,
+    p_value). By default: who, macro-F1 with its interval, accuracy, the difference and p."""
+    ci = f"{confidence:.0%} CI"
+    difference = "best_minus_this" if "best_minus_this" in table.columns else "model_minus_this"
+    columns = {"run": "run", "name": "name", "model": "model", "macro_f1": f"macro-F1 [{ci}]",
+               "accuracy": f"accuracy [{ci}]" if wide else "accuracy", "n": "n",
+               # two-line headers where the figures below them are narrower than the words
+               difference: difference.replace("_minus_", " −\n"), "p_value": "p"}
+    # A leaderboard's config names are shorter than its run ids and tell the rows apart; the model
+    # beside its baselines has neither, and is told apart by model.
+    who = "name" if "name" in table.columns else "model"
+    folded = ("macro_f1", "accuracy") if wide else ("macro_f1",)
+    view = _view(table, columns, key=(who, "macro_f1", "accuracy", difference, "p_value"), wide=wide,
+                 intervals={metric: (f"{metric}_low", f"{metric}_high") for metric in folded})
+    if not wide and who == "name" and table["name"].duplicated().any():
+        # Two runs of one config (stance report compare): their ids tell them apart.
+        view["name"] = [f"{name} ({run})" if duplicated else name for name, run, duplicated in
+                        zip(table["name"], table["run"], table["name"].duplicated(keep=False), strict=True)]
+    view[columns[difference]] = [interval_text(v) for v in table[difference]]
+    view["p"] = ["" if _missing(v) else f"{v:.3g}" for v in table["p_value"]]
+    return view
+
+
+def runs_view(runs: pd.DataFrame, *, wide: bool = False) -> pd.DataFrame:
+    """:func:`stance.runs.list_runs`'s table for the terminal: by default run, status and the dev
+    and test macro-F1."""
+    columns = {"run": "run", "name": "name", "model": "model", "status": "status", "started": "started",
+               "wall_s": "wall s", "dev_macro_f1": "dev\nmacro-F1", "dev_accuracy": "dev\naccuracy",
+               "test_macro_f1": "test\nmacro-F1", "test_accuracy": "test\naccuracy"}
+    # The run id names the config; the model type is one --wide away.
+    return _view(runs, columns, key=("run", "status", "dev_macro_f1", "test_macro_f1"), wide=wide,
+                 intervals={c: ("", "") for c in columns if c.endswith(("_f1", "_accuracy"))})
+
+
+def summary_view(summary: pd.DataFrame, *, wide: bool = False, confidence: float = 0.95) -> pd.DataFrame:
+    """An evaluation's summary (metric, value, ci_low, ci_high) for the terminal: by default each
+    interval folded into its value; ``wide`` keeps the table as it is."""
+    if wide:
+        return summary
+    return _view(summary, {"metric": "metric", "value": f"value [{confidence:.0%} CI]"}, key=("metric", "value"),
+                 wide=False, intervals={"value": ("ci_low", "ci_high")})
 
 
 def _figure(width: float = 4.8, height: float = 4.0, **margins: float):

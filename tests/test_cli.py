@@ -51,13 +51,26 @@ def test_config_show_resolves_overrides(toy_experiment):
 
 
 def test_run_evaluate_predict_and_runs_list_end_to_end(toy_experiment, statements_file, tmp_path):
-    result = runner.invoke(app, ["run", str(toy_experiment)])
+    result = runner.invoke(app, ["run", str(toy_experiment)], env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
     assert "macro_f1" in result.output and "per class" in result.output
+    # The model beside the four baselines, in an 80-column terminal: every table line fits, and each
+    # macro-F1 keeps its interval whole on one line.
+    assert_tables_fit(result.output)
+    assert "macro-F1 [95% CI]" in result.output and "tfidf_logreg" in result.output
     [run] = [p for p in (tmp_path / "experiments").iterdir()]
+    comparison = pd.read_csv(run / "reports" / "test" / "comparison.csv")
+    assert {"accuracy_low", "macro_f1_high", "model_minus_this"} <= set(comparison.columns)  # the data stays whole
+    for _, row in comparison.iterrows():
+        assert f"{row['macro_f1']:.3f} [{row['macro_f1_low']:.3f}, {row['macro_f1_high']:.3f}]" in result.output
 
-    evaluated = runner.invoke(app, ["evaluate", str(run), "--data", str(statements_file), "--split", "dev"])
+    evaluated = runner.invoke(app, ["evaluate", str(run), "--data", str(statements_file), "--split", "dev"],
+                              env={"COLUMNS": "80"})
     assert evaluated.exit_code == 0, evaluated.output
+    assert_tables_fit(evaluated.output)
+    assert "value [95% CI]" in evaluated.output
+    wide = runner.invoke(app, ["evaluate", str(run), "--data", str(statements_file), "--split", "dev", "--wide"])
+    assert wide.exit_code == 0 and "ci_low" in wide.output
 
     texts = runner.invoke(app, ["predict", str(run), "We will send ships.", "We are reviewing the request."])
     assert texts.exit_code == 0 and "p_comply" in texts.output
@@ -74,8 +87,18 @@ def test_run_evaluate_predict_and_runs_list_end_to_end(toy_experiment, statement
     again = runner.invoke(app, ["predict", str(run), "--input", str(source), "--output", str(out)])
     assert again.exit_code == 1 and "--force" in again.output
 
-    listed = runner.invoke(app, ["runs", "list", str(tmp_path / "experiments")])
-    assert listed.exit_code == 0 and "toy" in listed.output
+    listed = runner.invoke(app, ["runs", "list", str(tmp_path / "experiments")], env={"COLUMNS": "80"})
+    assert listed.exit_code == 0 and run.name in listed.output and "complete" in listed.output
+    assert_tables_fit(listed.output)
+    assert "transformer" not in listed.output  # the model type is one --wide away
+    every = runner.invoke(app, ["runs", "list", str(tmp_path / "experiments"), "--wide"], env={"COLUMNS": "200"})
+    assert every.exit_code == 0 and "transformer" in every.output and "started" in every.output
+
+
+def assert_tables_fit(output: str, width: int = 80) -> None:
+    """``output`` has tables, and every line of them fits ``width`` columns."""
+    lines = [line for line in output.splitlines() if line[:1] in set("┏┃┡│└")]
+    assert lines and max(len(line) for line in lines) <= width, "\n".join(lines)
 
 
 def test_missing_run_is_a_one_line_error(tmp_path):

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from stance.cli import app
-from stance.compare import compare_runs, latest_runs, leaderboard, load_predictions
+from stance.compare import COLUMNS, compare_runs, fitted_baselines, latest_runs, leaderboard, load_predictions
 from stance.config import apply_overrides, load_config
 from stance.errors import StanceError
 from stance.recipes import cross_validate, run_experiment
@@ -129,3 +129,60 @@ def test_runs_written_before_the_one_prediction_schema_still_compare(toy_experim
     assert {"label", "prediction"} <= set(load_predictions(earlier, "test").columns)
     table = compare_runs([majority, earlier], resamples=200)
     assert table["run"].tolist() == ["earlier", majority.id] and table.loc[0, "macro_f1"] == 1.0
+
+
+def test_leaderboard_adds_the_baselines_fitted_inside_a_run_tested_on_the_same_statements(toy_experiment):
+    inside = baseline_run(toy_experiment, "tfidf_logreg", **{"evaluate.baselines": ["majority", "keyword"]})
+    assert fitted_baselines(inside, "test") == ["keyword", "majority"]
+    alone = baseline_run(toy_experiment, "majority")
+    table = leaderboard(inside.path.parent, resamples=4000)
+    rows = table.set_index("run")
+    assert set(rows.index) == {inside.id, alone.id, f"{inside.id} / majority", f"{inside.id} / keyword"}
+    fitted = rows.loc[f"{inside.id} / majority"]
+    assert fitted["name"] == "tfidf_logreg / majority" and fitted["model"] == "majority" and fitted["n"] == 6
+    # The majority fitted inside the run and the majority run of its own were fitted on the same
+    # split and scored on the same six statements: macro-F1 1/6 (see above), and the same paired
+    # test against the same best row gives the same p-value.
+    assert fitted["macro_f1"] == pytest.approx(1 / 6)
+    standalone = rows.loc[alone.id]
+    for column in ("macro_f1", "macro_f1_low", "macro_f1_high", "accuracy", "best_minus_this", "p_value"):
+        assert fitted[column] == pytest.approx(standalone[column], nan_ok=True), column
+    assert table["macro_f1"].is_monotonic_decreasing and table["best_minus_this"].iloc[0] == 0.0
+    without = leaderboard(inside.path.parent, baselines=False, resamples=200)
+    assert set(without["run"]) == {inside.id, alone.id}
+    # compare_runs leaves them out unless asked
+    assert len(compare_runs([inside, alone], resamples=200)) == 2
+    assert len(compare_runs([inside, alone], resamples=200, baselines=True)) == 4
+
+
+def test_a_fitted_baseline_on_other_statements_is_refused_by_name(toy_experiment):
+    inside = baseline_run(toy_experiment, "tfidf_logreg", **{"evaluate.baselines": ["majority"]})
+    path = inside.reports_dir("test") / "baselines" / "majority_predictions.csv"
+    pd.read_csv(path).iloc[1:].to_csv(path, index=False)
+    with pytest.raises(StanceError, match=f"{inside.id} / majority and {inside.id} on 'test': evaluated on "
+                                          "different statement sets"):
+        leaderboard(inside.path.parent)
+    assert len(leaderboard(inside.path.parent, baselines=False)) == 1
+    assert load_predictions(inside, "test", "majority").shape[0] == 5
+
+
+def test_leaderboard_command_shows_fitted_baselines_unless_told_not_to_and_fits_80_columns(toy_experiment, tmp_path):
+    inside = baseline_run(toy_experiment, "tfidf_logreg", **{"evaluate.baselines": ["majority", "keyword"]})
+    out = tmp_path / "tables"
+    board = runner.invoke(app, ["report", "leaderboard", str(inside.path.parent), "--resamples", "200", "-o", str(out)],
+                          env={"COLUMNS": "80"})
+    assert board.exit_code == 0, board.output
+    assert "tfidf_logreg / majority" in board.output and "tfidf_logreg / keyword" in board.output
+    assert max(len(line) for line in board.output.splitlines()) <= 80
+    written = pd.read_csv(out / "leaderboard.csv")
+    assert f"{inside.id} / majority" in set(written["run"]) and len(written) == 3
+    assert list(written.columns) == list(COLUMNS)  # the data keeps every column
+    [row] = [line for line in (out / "leaderboard.md").read_text().splitlines() if f"{inside.id} / majority" in line]
+    name, model, macro_f1 = (cell.strip() for cell in row.split("|")[2:5])
+    assert (name, model) == ("tfidf_logreg / majority", "majority") and macro_f1.startswith("0.167 [")
+    alone = runner.invoke(app, ["report", "leaderboard", str(inside.path.parent), "--no-baselines"])
+    assert alone.exit_code == 0 and "/ majority" not in alone.output
+    wide = runner.invoke(app, ["report", "compare", str(inside.path), "--baselines", "--wide", "--resamples", "200"],
+                         env={"COLUMNS": "200"})
+    assert wide.exit_code == 0, wide.output
+    assert f"{inside.id} / keyword" in wide.output and "accuracy [95% CI]" in wide.output

@@ -31,6 +31,8 @@ SetOpt = Annotated[
     typer.Option("--set", help="Override a config key, e.g. --set train.learning_rate=3e-5 (repeatable)."),
 ]
 RunArg = Annotated[Path, typer.Argument(help="Run directory (under experiments/).", show_default=False)]
+WideOpt = Annotated[bool, typer.Option("--wide", help="Show every column of the tables (the default fits an "
+                                       "80-column terminal; the CSV files always hold every column).")]
 
 
 def handles_errors(command):

@@ -13,6 +13,7 @@ from stance.cli._app import (
     ConfigArg,
     RunArg,
     SetOpt,
+    WideOpt,
     app,
     command_line,
     console,
@@ -32,6 +33,7 @@ def train(
     resume: Annotated[Optional[Path], typer.Option(
         help="Continue this interrupted run (<id>.incomplete) from its last checkpoint, with its own config.",
         show_default=False)] = None,
+    wide: WideOpt = False,
 ) -> None:
     """Fine-tune a model from CONFIG into a new run directory and report dev metrics.
 
@@ -52,13 +54,13 @@ def train(
     else:
         run, evaluations = train_run(load_config(config, set_ or []), command=command_line(), progress=True)
     for name, evaluation in evaluations.items():
-        print_evaluation(evaluation, f"{name} ({run.id})")
+        print_evaluation(evaluation, f"{name} ({run.id})", wide=wide)
     console.print(f"run: [bold]{run.path}[/]")
 
 
 @app.command("run")
 @handles_errors
-def run_command(config: ConfigArg, set_: SetOpt = None) -> None:
+def run_command(config: ConfigArg, set_: SetOpt = None, wide: WideOpt = False) -> None:
     """Train, evaluate on the held-out split beside the baselines and write every report.
 
     A config with `seeds:` or `sweep:` runs once per point and seed and writes an aggregated report.
@@ -79,13 +81,14 @@ def run_command(config: ConfigArg, set_: SetOpt = None) -> None:
         result = cross_validate(cfg, command=command_line())
         show(result.folds, title=f"{cfg.name}: {len(result.folds)}-fold cross-validation by episode", console=console)
         show(result.aggregate, title="mean ± std over folds", console=console)
-        print_evaluation(result.evaluation, f"pooled out-of-fold predictions ({result.run.id})", full=True)
+        print_evaluation(result.evaluation, f"pooled out-of-fold predictions ({result.run.id})", full=True,
+                         wide=wide)
         console.print(f"reports: [bold]{result.run.reports_dir(result.evaluation.name)}[/]")
         return
     run, evaluation = run_experiment(cfg, command=command_line(), progress=True)
     if evaluation is None:  # a torchrun process other than rank 0: rank 0 reports
         return
-    print_evaluation(evaluation, f"{cfg.name}: {evaluation.name} split ({run.id})", full=True)
+    print_evaluation(evaluation, f"{cfg.name}: {evaluation.name} split ({run.id})", full=True, wide=wide)
     console.print(f"reports: [bold]{run.reports_dir(evaluation.name)}[/]")
 
 
@@ -119,6 +122,7 @@ def evaluate(
     run: RunArg,
     data: Annotated[Optional[Path], typer.Option(help="Labelled file (CSV/JSONL/Parquet); default: the run's data.")] = None,
     split: Annotated[Optional[str], typer.Option(help="Evaluate only this split (train, dev or test) of the file.")] = None,
+    wide: WideOpt = False,
 ) -> None:
     """Evaluate a trained RUN on a labelled file or one of its splits; reports go into the run."""
     from stance.recipes import evaluate_run
@@ -126,7 +130,7 @@ def evaluate(
 
     opened = open_run(run)
     evaluation = evaluate_run(opened, data, split)
-    print_evaluation(evaluation, f"{evaluation.name} ({opened.id})", full=True)
+    print_evaluation(evaluation, f"{evaluation.name} ({opened.id})", full=True, wide=wide)
     console.print(f"reports: [bold]{opened.reports_dir(evaluation.name)}[/]")
 
 
@@ -227,18 +231,21 @@ def config_show(config: ConfigArg, set_: SetOpt = None) -> None:
     print(config_to_yaml(load_config(config, set_ or [])), end="")
 
 
-def print_evaluation(evaluation, title: str, full: bool = False) -> None:
-    """An evaluation's warnings, its comparison with the baselines, summary and (``full``) per-class tables."""
-    from stance.report import show
+def print_evaluation(evaluation, title: str, full: bool = False, wide: bool = False) -> None:
+    """An evaluation's warnings, its comparison with the baselines, summary and (``full``) per-class
+    tables, each fitted to the terminal unless ``wide`` (:func:`stance.report.comparison_view`)."""
+    from stance.report import comparison_view, show, summary_view
 
     if evaluation is None:
         return
     for warning in evaluation.warnings:
         warn(warning)
+    confidence = evaluation.intervals[0].confidence if evaluation.intervals else 0.95
     if "comparison" in evaluation.tables:
-        show(evaluation.tables["comparison"], title="model beside the baselines (95% bootstrap intervals; "
-             "p: paired approximate randomisation on macro-F1)", console=console)
-    show(evaluation.tables["summary"], title=title, console=console)
+        show(comparison_view(evaluation.tables["comparison"], wide=wide, confidence=confidence),
+             title="model beside the baselines (bootstrap intervals; p: paired approximate randomisation on "
+             "macro-F1)", console=console)
+    show(summary_view(evaluation.tables["summary"], wide=wide, confidence=confidence), title=title, console=console)
     if full:
         show(evaluation.tables["per_class"], title="per class", console=console)
         show(evaluation.tables["confusion"], title="confusion (rows gold, columns predicted)", console=console)
