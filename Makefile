@@ -48,10 +48,13 @@ browser:
 	else echo "note: chromium and chromium-driver are missing, so tests/test_browser.py will skip (CI=true: fail);" \
 	  "install them with: sudo apt-get install chromium chromium-driver"; fi
 
-# The README's results table: every shipped experiment config (the transformer configs and the
+# The README's results table: the shipped experiment configs (the transformer configs and the
 # baselines) on the shipped split, each a fresh run in $(RESULTS), then one leaderboard over them.
+# Not the seed ensemble (configs/ensemble.yaml, four times the default's cost, about 30 minutes on
+# two cores): it did not earn that time (0.617 against the default's 0.615 on the second test set;
+# experiments/README.md); run it with `make results SHIPPED=configs/ensemble.yaml`.
 RESULTS ?= experiments/results
-SHIPPED := configs/default.yaml configs/text_only.yaml configs/ensemble.yaml $(sort $(wildcard configs/baselines/*.yaml))
+SHIPPED ?= configs/default.yaml configs/text_only.yaml $(sort $(wildcard configs/baselines/*.yaml))
 
 results: $(STAMP)
 	@for config in $(SHIPPED); do \
