@@ -39,8 +39,8 @@ def test_latin1_file_is_named_with_the_fix(tmp_path, statements):
 
 
 def test_missing_columns_are_listed_with_what_was_found(tmp_path, statements):
-    path = _write(tmp_path, statements.drop(columns=["episode", "actor"]))
-    with pytest.raises(DataError, match="missing column\\(s\\) actor, episode; found id, text"):
+    path = _write(tmp_path, statements.drop(columns=["text", "label"]))
+    with pytest.raises(DataError, match="missing column\\(s\\) text, label; found id, actor"):
         load_statements(path)
 
 
