@@ -283,13 +283,15 @@ def validate_statements(
     *,
     labels: Sequence[str] | None = DEFAULT_LABELS,
     required: Sequence[str] = REQUIRED_FIELDS,
+    check_conflicts: bool = True,
 ) -> pd.DataFrame:
     """Check a frame against the record schema and return it cleaned.
 
     ``labels=None`` skips the label column (files for prediction). Labels are matched to ``labels``
     case-insensitively and spelled as there; a label the set names (``none``, say) is a label, not
     an empty cell. Text is stripped; every column becomes a string. Raises :class:`DataError` for the first kind of problem found,
-    listing up to five offending lines.
+    listing up to five offending lines. ``check_conflicts=False`` leaves the same text with
+    different labels for the caller (an importer that drops such records).
     """
     if frame.empty:
         raise DataError(f"{source}: no statements", hint="the file holds no records: add statements or pick another file")
@@ -333,16 +335,22 @@ def validate_statements(
             hint = f"allowed: {', '.join(labels)}" + (f"; did you mean {close[0]!r}?" if close else "")
             raise DataError(f"{source}: unknown label {bad!r} on line(s) {_lines(frame, unknown)}", hint=hint)
         frame["label"] = folded.map(lookup)
-        normalised = frame["text"].str.lower().str.split().str.join(" ")
-        if "request" in frame.columns:  # one tweet may favour one target and oppose another
-            normalised = frame["request"].astype(str).str.lower() + "\x1f" + normalised
-        conflicting = frame.groupby(normalised)["label"].transform("nunique") > 1
-        if conflicting.any():
+        conflicting = conflicting_labels(frame)
+        if check_conflicts and conflicting.any():
             raise DataError(
                 f"{source}: the same text has different labels on line(s) {_lines(frame, conflicting)}",
                 hint="adjudicate the duplicates into one record",
             )
     return frame
+
+
+def conflicting_labels(frame: pd.DataFrame) -> pd.Series:
+    """Which records share their text (case and spacing aside; and their request, where there is one:
+    a tweet may favour one target and oppose another) with a record of another label."""
+    normalised = frame["text"].astype(str).str.lower().str.split().str.join(" ")
+    if "request" in frame.columns:
+        normalised = frame["request"].astype(str).str.lower() + "\x1f" + normalised
+    return frame.groupby(normalised)["label"].transform("nunique") > 1
 
 
 def load_statements(path: str | Path, labels: Sequence[str] | None = DEFAULT_LABELS) -> pd.DataFrame:

@@ -149,15 +149,36 @@ def read_release(name: str, files: Sequence[str | Path]) -> tuple[pd.DataFrame, 
         frame = release.read(file, text)
         if frame.empty:
             raise DataError(f"{file}: no records", hint=release.description)
-        frame = validate_statements(frame, file, labels=release.labels, required=("id", "text", "request", "label"))
+        frame = validate_statements(frame, file, labels=release.labels, required=("id", "text", "request", "label"),
+                                    check_conflicts=False)
         frame["split"] = split_of(file, release)
+        frame["file"] = file.name
         frames.append(frame.drop(columns="_line"))
-    records = pd.concat(frames, ignore_index=True)
+    records, dropped = drop_conflicts(pd.concat(frames, ignore_index=True))
+    if len(dropped):
+        shown = ", ".join(f"{f}:{i}" for f, i in zip(dropped["file"], dropped["id"], strict=True))
+        notes.append(f"dropped {len(dropped)} record(s) whose text (for the same target) also appears with another "
+                     f"label: {shown}")
+    records = records.drop(columns="file")
     duplicated = records["id"].duplicated(keep=False)
     if duplicated.any():
         raise DataError(f"id(s) {', '.join(sorted(records.loc[duplicated, 'id'].unique())[:5])} are in more than one file",
                         hint="give each release file once")
     return records, notes
+
+
+def drop_conflicts(records: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``records`` without those whose text (for one target) also carries another label, and the
+    dropped ones. Train and dev copies go first, so a test record is dropped only when the conflict
+    lies within the test set itself (releases have a few such pairs; a model cannot learn both)."""
+    from stance.data import conflicting_labels
+
+    dropped = []
+    for splits in (("train", "dev"), ("train", "dev", "test")):
+        conflicting = conflicting_labels(records) & records["split"].isin(splits)
+        dropped.append(records[conflicting])
+        records = records[~conflicting]
+    return records.reset_index(drop=True), pd.concat(dropped)
 
 
 def import_release(name: str, files: Sequence[str | Path], output: str | Path, *, force: bool = False) -> ImportResult:
