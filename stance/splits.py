@@ -213,6 +213,10 @@ def load_split(path: str | Path) -> Split:
             raise TypeError(f"found {type(data).__name__}, not a mapping")
         if "train" in data or "test" in data:
             return _split_by_files(path, data)
+        if "episodes" not in data:
+            found = ", ".join(map(str, list(data)[:5])) or "nothing"
+            raise DataError(f"{path}: not a stance split file (it has neither episodes nor train and test files; "
+                            f"found {found})", hint=SPLIT_FILE_FORMATS)
         episodes = {str(episode): name for name in SPLITS for episode in data["episodes"].get(name, [])}
         return Split(episodes, int(data["seed"]), float(data["dev_fraction"]), float(data["test_fraction"]),
                      **({"method": str(data["method"])} if "method" in data else {}),
