@@ -204,6 +204,9 @@ class ExperimentConfig(_Section):
             entry.params.model_validate(self.model.params)
         except ValidationError as err:
             raise ValueError(_describe_errors(err, entry.params, prefix="model.params")) from None
+        problem = entry.label_problem(self.data.labels, self.model.params) if entry.label_problem else None
+        if problem:
+            raise ValueError(f"model.type {problem}; give model.params.lexicon cues for each label")
         for baseline, params in self.evaluate.baseline_params.items():
             if baseline not in MODELS:
                 raise ValueError(f"evaluate.baseline_params: {baseline!r} is not a registered model")

@@ -31,6 +31,9 @@ def test_labels_must_differ_ignoring_case_and_official_metrics_need_their_classe
     path.write_text("data: {labels: [FAVOR, AGAINST]}\nevaluate: {metrics: [f1_favor]}\n")
     with pytest.raises(ConfigError, match="unknown metric 'f1_favor'; known: f_avg"):
         load_config(path)
+    path.write_text("data: {labels: [FAVOR, AGAINST]}\nmodel: {type: keyword}\n")
+    with pytest.raises(ConfigError, match="model.type keyword: its built-in lexicon has cues for comply"):
+        load_config(path)
     path.write_text("evaluate: {baseline_params: {majority: {group_by: actor}}}\n")
     with pytest.raises(ConfigError, match="evaluate.baseline_params.majority.group_by"):
         load_config(path)
