@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from stance.errors import DataError
-from stance.io import write_json, write_frame
+from stance.io import write_frame, write_json
 from stance.splits import SPLITS
 
 #: Encodings tried in turn on a release file: SemEval-2016's training file holds bytes that are

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from stance.data import PREDICT_FIELDS, read_table, validate_statements
 from stance.errors import DataError, StanceError
-from stance.labels import canonical_labels
 from stance.evaluate import Evaluation, check_label_set
+from stance.labels import canonical_labels
 from stance.models import load_classifier
 from stance.recipes.steps import evaluate_classifier, resolve_split, save_evaluation
 from stance.runs import Run
