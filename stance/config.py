@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from stance.errors import ConfigError
 from stance.io import write_atomic
-from stance.labels import DEFAULT_LABELS
+from stance.labels import DEFAULT_LABELS, official_metric_problem
 from stance.models import MODELS
 from stance.models.inference import DEVICE_PATTERN, Precision
 from stance.models.transformer import HeadInit
@@ -39,13 +39,15 @@ class DataConfig(_Section):
         Path("data/splits.json"),
         description="Split file written by `stance data split`; null makes the split at run time from split.seed.",
     )
-    labels: list[str] = Field(list(DEFAULT_LABELS), description="The label set, in report order.")
+    labels: list[str] = Field(list(DEFAULT_LABELS), description="The label set, in report order; a file's labels "
+                              "match it case-insensitively (`against` is `AGAINST`).")
 
     @field_validator("labels")
     @classmethod
     def _labels_distinct(cls, labels: list[str]) -> list[str]:
-        if len(labels) < 2 or len(set(labels)) != len(labels):
-            raise ValueError("needs at least two distinct labels")
+        labels = [label.strip() for label in labels]
+        if len(labels) < 2 or len({label.lower() for label in labels}) != len(labels) or "" in labels:
+            raise ValueError("needs at least two distinct labels (distinct ignoring case)")
         return labels
 
 
@@ -55,6 +57,8 @@ class SplitConfig(_Section):
     seed: int = Field(13, description="Seed of the episode assignment.")
     dev_fraction: float = Field(0.15, gt=0, lt=0.5, description="Share of statements for dev.")
     test_fraction: float = Field(0.2, gt=0, lt=0.5, description="Share of statements for test.")
+    group_by: str = Field("episode", min_length=1, description="Column whose groups never cross splits when a split "
+                          "is made (episode; e.g. request for a benchmark's targets, id for one statement at a time).")
 
 
 class InputConfig(_Section):
@@ -117,6 +121,14 @@ class EvaluationConfig(_Section):
     baselines: list[str] = Field(
         ["majority", "keyword", "tfidf_logreg", "embedding_logreg"],
         description="Model types fitted on the same split and reported beside the model, with a paired test.",
+    )
+    baseline_params: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="model.params of a baseline, by type, e.g. {majority: {group_by: request}} "
+        "for the majority label per target.",
+    )
+    metrics: list[str] = Field(
+        [], description="A task's official metrics reported beside the others, with bootstrap intervals: f_avg "
+        "(SemEval-2016 Task 6, P-Stance: the mean F1 of FAVOR and AGAINST).",
     )
     significance_resamples: int = Field(
         2000, ge=100, description="Resamples of the paired approximate-randomisation test against each baseline."
@@ -192,6 +204,21 @@ class ExperimentConfig(_Section):
             entry.params.model_validate(self.model.params)
         except ValidationError as err:
             raise ValueError(_describe_errors(err, entry.params, prefix="model.params")) from None
+        problem = entry.label_problem(self.data.labels, self.model.params) if entry.label_problem else None
+        if problem:
+            raise ValueError(f"model.type {problem}; give model.params.lexicon cues for each label")
+        for baseline, params in self.evaluate.baseline_params.items():
+            if baseline not in MODELS:
+                raise ValueError(f"evaluate.baseline_params: {baseline!r} is not a registered model")
+            try:
+                MODELS[baseline].params.model_validate(params)
+            except ValidationError as err:
+                raise ValueError(_describe_errors(err, MODELS[baseline].params,
+                                                  prefix=f"evaluate.baseline_params.{baseline}")) from None
+        for metric in self.evaluate.metrics:
+            problem = official_metric_problem(metric, self.data.labels)
+            if problem:
+                raise ValueError(f"evaluate.metrics: {problem}")
         if not entry.uses_train_seed and (self.seeds or "train.seed" in (self.sweep or {})):
             raise ValueError(f"model.type {self.model.type!r} takes its seeds from model.params, not train.seed: "
                              "a seeds sweep over it would train the same model once per seed; vary "

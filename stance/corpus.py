@@ -13,7 +13,17 @@ from stance.data import corpus_stats, length_table, load_statements
 from stance.errors import StanceError
 from stance.labels import DEFAULT_LABELS
 from stance.sources import register_table, source_problems
-from stance.splits import SPLITS, LeakageReport, check_leakage, extend_split, load_split, make_split, save_split, split_summary
+from stance.splits import (
+    SPLITS,
+    LeakageReport,
+    check_leakage,
+    extend_split,
+    load_split,
+    make_split,
+    save_split,
+    shared_groups_allowed,
+    split_summary,
+)
 
 
 @dataclass
@@ -40,7 +50,11 @@ def describe_corpus(path: str | Path, *, model: str = "default", max_length: int
     tables["length"] = length_table(frame)
     groups = None
     if splits is not None and Path(splits).is_file():
-        groups = frame["episode"].map(load_split(splits).episodes).fillna("not in split")
+        split = load_split(splits)
+        if split.files is not None:
+            groups = split.assign(frame, str(path))
+        elif split.group_by in frame.columns:
+            groups = frame[split.group_by].map(split.episodes).fillna("not in split")
     tables["sources"] = register_table(frame, groups, order=SPLITS)
     warnings: list[str] = []
     if max_length > 0:
@@ -60,9 +74,10 @@ def describe_corpus(path: str | Path, *, model: str = "default", max_length: int
 
 def split_corpus(path: str | Path, out: str | Path, *, seed: int = 13, dev_fraction: float = 0.15,
                  test_fraction: float = 0.2, force: bool = False, extend: bool = False,
-                 labels: Sequence[str] = DEFAULT_LABELS) -> pd.DataFrame:
-    """Split the statements in ``path`` into train/dev/test by episode, stratified by label, write the
-    split file ``out`` and return the statements and episodes per split.
+                 labels: Sequence[str] = DEFAULT_LABELS, group_by: str = "episode") -> pd.DataFrame:
+    """Split the statements in ``path`` into train/dev/test by episode (or by the groups of another
+    column, ``group_by``), stratified by label, write the split file ``out`` and return the statements
+    and episodes per split.
 
     An existing ``out`` is replaced only with ``force``: every run reads it. With ``extend``, the
     existing ``out`` keeps every assignment and only the episodes it lacks are split (among
@@ -77,9 +92,13 @@ def split_corpus(path: str | Path, out: str | Path, *, seed: int = 13, dev_fract
     if out.exists() and not force:
         raise StanceError(f"{out} already exists",
                           hint="pass --extend to split only new episodes, or --force to replace the split every run uses")
-    split = make_split(frame, seed=seed, dev_fraction=dev_fraction, test_fraction=test_fraction)
+    split = make_split(frame, seed=seed, dev_fraction=dev_fraction, test_fraction=test_fraction, group_by=group_by)
     save_split(split, out)
     return split_summary(frame, split.assign(frame), labels)
+
+
+#: Provenance columns that mark a file as following data/CODEBOOK.md (and so its source rules).
+CODEBOOK_COLUMNS = {"source_type", "grounding", "actor_type", "source_url"}
 
 
 @dataclass
@@ -95,13 +114,23 @@ class SplitCheck:
     def ok(self) -> bool:
         return self.leakage.ok and self.sources.empty
 
+    @staticmethod
+    def no_problems() -> pd.DataFrame:
+        return pd.DataFrame(columns=["id", "problem"])
+
 
 def check_corpus_split(path: str | Path, splits: str | Path, *, threshold: float = 0.9,
                        labels: Sequence[str] = DEFAULT_LABELS) -> SplitCheck:
     """Check the split file ``splits`` against the statements in ``path``: episodes in two splits, text
     pairs across splits with TF-IDF cosine at or above ``threshold``, and the source rules (a
-    grounded record names its page; quotation marks only in grounded records, at most 8 words)."""
+    grounded record names its page; quotation marks only in grounded records, at most 8 words).
+    A split that names files may put a group on both sides (it says which statement goes where).
+    The source rules are the codebook's: they apply to files with its provenance columns
+    (:data:`CODEBOOK_COLUMNS`), not to other stance datasets (tweets quote freely)."""
     frame = load_statements(path, labels)
-    assigned = load_split(splits).assign(frame, str(path))
-    return SplitCheck(split_summary(frame, assigned, labels), check_leakage(frame, assigned, threshold=threshold),
-                      source_problems(frame))
+    split = load_split(splits)
+    assigned = split.assign(frame, str(path))
+    group_by = None if shared_groups_allowed(split) else split.group_by
+    return SplitCheck(split_summary(frame, assigned, labels),
+                      check_leakage(frame, assigned, threshold=threshold, group_by=group_by),
+                      source_problems(frame) if CODEBOOK_COLUMNS & set(frame.columns) else SplitCheck.no_problems())

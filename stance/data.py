@@ -1,8 +1,9 @@
 """Statement records: reading CSV, JSONL or Parquet, validating once, and describing a corpus.
 
-A record follows ``data/CODEBOOK.md``: ``id, text, actor, requester, request, episode, date,
-label`` are required; ``source_type, request_kind, hard_case, basis`` are optional provenance
-columns; any other column is kept and carried through to predictions. Everything is checked at
+A record follows ``data/CODEBOOK.md``: ``id, text, label`` are required (and ``request`` where the
+model reads it); the domain columns ``actor, requester, request, episode, date`` and the provenance
+columns ``source_type, request_kind, hard_case, basis`` are optional, and any other column is kept
+and carried through to predictions. Labels are matched to the label set case-insensitively. Everything is checked at
 the edge by :func:`load_statements`, which raises :class:`~stance.errors.DataError` naming the
 file, the line and the fix.
 """
@@ -18,24 +19,28 @@ from pathlib import Path
 import pandas as pd
 
 from stance.errors import DataError
-from stance.labels import DEFAULT_LABELS
+from stance.labels import DEFAULT_LABELS, label_lookup
 from stance.sources import government_mask
 
-REQUIRED_FIELDS: tuple[str, ...] = ("id", "text", "actor", "requester", "request", "episode", "date", "label")
+REQUIRED_FIELDS: tuple[str, ...] = ("id", "text", "label")
+#: The codebook's domain columns: optional; statistics, splits and reports use those a file has.
+DOMAIN_FIELDS: tuple[str, ...] = ("actor", "requester", "request", "episode", "date")
 #: What prediction needs: only the text (and the request in request_text mode).
 PREDICT_FIELDS: tuple[str, ...] = ("text",)
-SUPPORTED_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
+SUPPORTED_FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".jsonl": "jsonl", ".json": "jsonl",
+                     ".parquet": "parquet"}
 #: Cell values (lower-cased, stripped) that spreadsheets and pandas write for a missing value.
 MISSING_MARKERS = ("", "nan", "none", "null", "na", "n/a", "#n/a", "<na>", "nat")
 
 
 def file_format(path: Path) -> str:
-    """``csv``, ``jsonl`` or ``parquet`` from the extension; a clear error otherwise."""
+    """``csv``, ``tsv`` (``.tsv``, ``.txt``: tab-separated, a header line, one record per line, quotes
+    kept as text), ``jsonl`` or ``parquet`` from the extension; a clear error otherwise."""
     fmt = SUPPORTED_FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
         raise DataError(
             f"{path}: unsupported format {Path(path).suffix or '(no extension)'}",
-            hint="use .csv, .jsonl or .parquet",
+            hint="use .csv, .tsv/.txt (tab-separated), .jsonl or .parquet",
         )
     return fmt
 
@@ -55,6 +60,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
         if fmt == "csv":
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
             frame["_line"] = _csv_record_lines(path, len(frame))
+        elif fmt == "tsv":
+            frame = pd.read_csv(path, **_TSV_OPTIONS)
+            frame["_line"] = _tsv_record_lines(path, len(frame))
         elif fmt == "jsonl":
             frame = _read_jsonl(path)
         else:
@@ -69,6 +77,24 @@ def read_table(path: str | Path) -> pd.DataFrame:
         first_line = (str(err).splitlines() or [type(err).__name__])[0]
         raise DataError(f"{path}: cannot be read as {fmt} ({first_line})") from None
     return frame
+
+
+#: How a tab-separated file is read: every cell a string, a quote an ordinary character (tweets are
+#: full of them), one record per line.
+_TSV_OPTIONS = {"sep": "\t", "dtype": str, "keep_default_na": False, "encoding": "utf-8-sig",
+                "quoting": 3, "skip_blank_lines": True}  # 3: csv.QUOTE_NONE
+
+
+def _tsv_lines(path: Path) -> list[int]:
+    """The file line of each record of a tab-separated file, the header's left out (blank lines are
+    no records)."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return [number for number, line in enumerate(handle, start=1) if line.strip("\r\n")][1:]
+
+
+def _tsv_record_lines(path: Path, n_records: int) -> list[int]:
+    lines = _tsv_lines(path)
+    return lines if len(lines) == n_records else list(range(2, n_records + 2))
 
 
 def _csv_record_lines(path: Path, n_records: int) -> list[int]:
@@ -143,7 +169,7 @@ def read_table_chunks(path: str | Path, chunk_size: int = 10_000, *, start: int 
     fmt = file_format(path)
     if not path.is_file():
         raise DataError(f"{path} does not exist", hint="check the path")
-    readers = {"csv": _csv_chunks, "jsonl": _jsonl_chunks, "parquet": _parquet_chunks}
+    readers = {"csv": _csv_chunks, "tsv": _tsv_chunks, "jsonl": _jsonl_chunks, "parquet": _parquet_chunks}
     row = 0
     try:
         for chunk in readers[fmt](path, chunk_size):
@@ -194,6 +220,13 @@ def _csv_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
             fallback = chunk.index + 2
             chunk["_line"] = [line if line is not None else int(f) for line, f in zip(lines, fallback, strict=True)]
             yield chunk
+
+
+def _tsv_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
+    lines = iter(_tsv_lines(path))
+    for chunk in pd.read_csv(path, chunksize=chunk_size, **_TSV_OPTIONS):
+        chunk["_line"] = [next(lines, int(i) + 2) for i in chunk.index]
+        yield chunk
 
 
 def _csv_starts(reader) -> Iterator[int]:
@@ -250,12 +283,15 @@ def validate_statements(
     *,
     labels: Sequence[str] | None = DEFAULT_LABELS,
     required: Sequence[str] = REQUIRED_FIELDS,
+    check_conflicts: bool = True,
 ) -> pd.DataFrame:
     """Check a frame against the record schema and return it cleaned.
 
-    ``labels=None`` skips the label column (files for prediction). Text is stripped; every
-    column becomes a string. Raises :class:`DataError` for the first kind of problem found,
-    listing up to five offending lines.
+    ``labels=None`` skips the label column (files for prediction). Labels are matched to ``labels``
+    case-insensitively and spelled as there; a label the set names (``none``, say) is a label, not
+    an empty cell. Text is stripped; every column becomes a string. Raises :class:`DataError` for the first kind of problem found,
+    listing up to five offending lines. ``check_conflicts=False`` leaves the same text with
+    different labels for the caller (an importer that drops such records).
     """
     if frame.empty:
         raise DataError(f"{source}: no statements", hint="the file holds no records: add statements or pick another file")
@@ -269,9 +305,11 @@ def validate_statements(
     frame = frame.copy()
     if "_line" not in frame.columns:
         frame["_line"] = range(1, len(frame) + 1)
+    named = set(label_lookup(labels)) if labels is not None else set()
     for column in required:
         values = frame[column]
-        blank = values.isna() | values.astype(str).str.strip().str.lower().isin(MISSING_MARKERS)
+        markers = [m for m in MISSING_MARKERS if m not in named] if column == "label" else MISSING_MARKERS
+        blank = values.isna() | values.astype(str).str.strip().str.lower().isin(markers)
         if blank.any():
             raise DataError(
                 f"{source}: empty {column!r} on line(s) {_lines(frame, blank)}",
@@ -287,21 +325,32 @@ def validate_statements(
             raise DataError(f"{source}: duplicate id(s) {', '.join(shown)} on line(s) {_lines(frame, dup)}",
                             hint="give every record its own id")
     if labels is not None and "label" in frame.columns:
-        frame["label"] = frame["label"].str.lower()
-        unknown = ~frame["label"].isin(labels)
+        lookup = label_lookup(labels)
+        folded = frame["label"].astype(str).str.strip().str.lower()
+        unknown = ~folded.isin(lookup)
         if unknown.any():
             bad = frame.loc[unknown, "label"].iloc[0]
-            close = difflib.get_close_matches(bad, labels, n=1)
+            close = difflib.get_close_matches(bad.lower(), list(lookup), n=1)
+            close = [lookup[c] for c in close]
             hint = f"allowed: {', '.join(labels)}" + (f"; did you mean {close[0]!r}?" if close else "")
             raise DataError(f"{source}: unknown label {bad!r} on line(s) {_lines(frame, unknown)}", hint=hint)
-        normalised = frame["text"].str.lower().str.split().str.join(" ")
-        conflicting = frame.groupby(normalised)["label"].transform("nunique") > 1
-        if conflicting.any():
+        frame["label"] = folded.map(lookup)
+        conflicting = conflicting_labels(frame)
+        if check_conflicts and conflicting.any():
             raise DataError(
                 f"{source}: the same text has different labels on line(s) {_lines(frame, conflicting)}",
                 hint="adjudicate the duplicates into one record",
             )
     return frame
+
+
+def conflicting_labels(frame: pd.DataFrame) -> pd.Series:
+    """Which records share their text (case and spacing aside; and their request, where there is one:
+    a tweet may favour one target and oppose another) with a record of another label."""
+    normalised = frame["text"].astype(str).str.lower().str.split().str.join(" ")
+    if "request" in frame.columns:
+        normalised = frame["request"].astype(str).str.lower() + "\x1f" + normalised
+    return frame.groupby(normalised)["label"].transform("nunique") > 1
 
 
 def load_statements(path: str | Path, labels: Sequence[str] | None = DEFAULT_LABELS) -> pd.DataFrame:

@@ -97,11 +97,20 @@ def write_npz(path: str | Path, **arrays: np.ndarray) -> None:
 
 
 def write_frame(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write CSV, JSONL or Parquet (from the extension) through a temporary file and a rename."""
+    """Write CSV, TSV, JSONL or Parquet (from the extension) through a temporary file and a rename.
+
+    TSV keeps quotes as text, so a cell with a tab or a line break cannot be written as TSV."""
     fmt = file_format(Path(path))
+    if fmt == "tsv":
+        cells = frame.astype(str)
+        if cells.apply(lambda column: column.str.contains("[\t\r\n]", regex=True)).to_numpy().any():
+            raise DataError(f"{path}: a cell holds a tab or a line break, which tab-separated text cannot hold",
+                            hint="write .csv, .jsonl or .parquet instead")
     with atomic_path(path) as tmp:
         if fmt == "csv":
             frame.to_csv(tmp, index=False)
+        elif fmt == "tsv":
+            frame.to_csv(tmp, index=False, sep="\t", quoting=3)  # 3: csv.QUOTE_NONE, as data.read_table reads it
         elif fmt == "jsonl":
             frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
         else:

@@ -172,6 +172,8 @@ def comparison_view(table: pd.DataFrame, *, wide: bool = False, confidence: floa
     ci = f"{confidence:.0%} CI"
     difference = "best_minus_this" if "best_minus_this" in table.columns else "model_minus_this"
     columns = {"run": "run", "name": "name", "model": "model", "macro_f1": f"macro-F1 [{ci}]",
+               # a task's official metric (evaluate.metrics), where the run has one
+               "f_avg": "F_avg" if not wide else f"F_avg [{ci}]",
                "accuracy": f"accuracy [{ci}]" if wide else "accuracy", "n": "n",
                # two-line headers where the figures below them are narrower than the words
                difference: difference.replace("_minus_", " −\n"), "p_value": "p"}
@@ -179,8 +181,11 @@ def comparison_view(table: pd.DataFrame, *, wide: bool = False, confidence: floa
     # beside its baselines has neither, and is told apart by model.
     who = "name" if "name" in table.columns else "model"
     folded = ("macro_f1", "accuracy") if wide else ("macro_f1",)
-    view = _view(table, columns, key=(who, "macro_f1", "accuracy", difference, "p_value"), wide=wide,
-                 intervals={metric: (f"{metric}_low", f"{metric}_high") for metric in folded})
+    view = _view(table, columns, key=(who, "macro_f1", "f_avg", "accuracy", difference, "p_value"), wide=wide,
+                 intervals={metric: (f"{metric}_low", f"{metric}_high") for metric in (*folded, "f_avg")
+                            if wide or metric != "f_avg"})
+    if not wide and "f_avg" in table.columns:
+        view["F_avg"] = [interval_text(v) for v in table["f_avg"]]
     if not wide and who == "name" and table["name"].duplicated().any():
         # Two runs of one config (stance report compare): their ids tell them apart.
         view["name"] = [f"{name} ({run})" if duplicated else name for name, run, duplicated in

@@ -142,6 +142,28 @@ def test_majority_predicts_the_training_majority_with_its_frequencies():
     assert model.predict(TextInputs(["x"])) == ["comply"]
 
 
+def test_majority_per_request_is_each_targets_training_majority(tmp_path):
+    labels = ["FAVOR", "AGAINST", "NONE"]
+    model = MajorityClass(labels, group_by="request")
+    train = TextInputs(["a", "b", "c", "d", "e"], ["Atheism", "Atheism", "Atheism", "Hillary", "Hillary"])
+    model.fit(train, ["AGAINST", "AGAINST", "FAVOR", "FAVOR", "FAVOR"])
+    proba = model.predict_proba(TextInputs(["x", "y", "z"], ["Hillary", "Atheism", "unseen target"]))
+    # Hillary: 2/2 FAVOR; Atheism: 1/3 FAVOR, 2/3 AGAINST; an unseen target: the global 3/5, 2/5.
+    np.testing.assert_allclose(proba, [[1, 0, 0], [1 / 3, 2 / 3, 0], [0.6, 0.4, 0]])
+    model.save(tmp_path / "m")
+    np.testing.assert_allclose(MajorityClass.load(tmp_path / "m").predict_proba(TextInputs(["x"], ["Atheism"])),
+                               [[1 / 3, 2 / 3, 0]])
+    with pytest.raises(ModelError, match="needs the requests"):
+        model.predict_proba(TextInputs(["text only"]))
+
+
+def test_keyword_says_before_training_that_it_cannot_serve_another_label_set():
+    problem = MODELS["keyword"].label_problem
+    assert problem(["decline", "consider", "comply"], {}) is None
+    assert "built-in lexicon has cues for comply, consider, decline" in problem(["FAVOR", "AGAINST", "NONE"], {})
+    assert problem(["FAVOR", "AGAINST"], {"lexicon": {"FAVOR": ["love"], "AGAINST": ["hate"]}}) is None
+
+
 # ---------------------------------------------------------------------------------------------
 # Keyword rules
 

@@ -12,8 +12,31 @@ SHIPPED = sorted((REPO / "configs").rglob("*.yaml"))
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(REPO)))
 def test_every_shipped_config_loads_and_says_how_to_run_it(path):
     config = load_config(path)
+    header = path.read_text().splitlines()[:2]
+    if path.relative_to(REPO).parts[1] == "benchmarks":  # a public dataset: its own labels; the import step comes first
+        assert header[0].startswith("# Run: stance data import ") and f"stance run {path.relative_to(REPO)}" in header[1]
+        assert "f_avg" in config.evaluate.metrics and "keyword" not in config.evaluate.baselines
+        return
     assert config.data.labels == ["decline", "consider", "comply"]
-    assert path.read_text().startswith("# Run: stance run configs/")
+    assert header[0].startswith("# Run: stance run configs/")
+
+
+def test_labels_must_differ_ignoring_case_and_official_metrics_need_their_classes(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("data: {labels: [FAVOR, favor]}\n")
+    with pytest.raises(ConfigError, match="distinct ignoring case"):
+        load_config(path)
+    path.write_text("data: {labels: [favor, against, none]}\nevaluate: {metrics: [f_avg]}\n")
+    assert load_config(path).evaluate.metrics == ["f_avg"]  # FAVOR and AGAINST matched case-insensitively
+    path.write_text("data: {labels: [FAVOR, AGAINST]}\nevaluate: {metrics: [f1_favor]}\n")
+    with pytest.raises(ConfigError, match="unknown metric 'f1_favor'; known: f_avg"):
+        load_config(path)
+    path.write_text("data: {labels: [FAVOR, AGAINST]}\nmodel: {type: keyword}\n")
+    with pytest.raises(ConfigError, match="model.type keyword: its built-in lexicon has cues for comply"):
+        load_config(path)
+    path.write_text("evaluate: {baseline_params: {majority: {group_by: actor}}}\n")
+    with pytest.raises(ConfigError, match="evaluate.baseline_params.majority.group_by"):
+        load_config(path)
 
 
 def test_base_is_merged_under_the_file_and_overrides_win(tmp_path):

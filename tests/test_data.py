@@ -39,8 +39,8 @@ def test_latin1_file_is_named_with_the_fix(tmp_path, statements):
 
 
 def test_missing_columns_are_listed_with_what_was_found(tmp_path, statements):
-    path = _write(tmp_path, statements.drop(columns=["episode", "actor"]))
-    with pytest.raises(DataError, match="missing column\\(s\\) actor, episode; found id, text"):
+    path = _write(tmp_path, statements.drop(columns=["text", "label"]))
+    with pytest.raises(DataError, match="missing column\\(s\\) text, label; found id, actor"):
         load_statements(path)
 
 
@@ -111,3 +111,49 @@ def test_datasheet_tables_are_generated_between_markers_and_match_the_corpus(tmp
     assert re.search(r"\| statements\s+\|\s+24 \|", text) and re.search(r"\| decline\s+\|\s+8 \|", text)
     # 23 of 24 agree; kappa by hand: p_o = 23/24, p_e = (8*9 + 8*8 + 8*7)/24**2 = 192/576 -> (0.9583-0.3333)/(0.6667) = 0.9375
     assert "0.958" in text and "0.938" in text
+
+
+def test_tab_separated_txt_and_tsv_load_with_quotes_kept_as_text(tmp_path):
+    lines = "id\ttext\tlabel\r\n1\t\"Quoted\" at the start, a comma\tFAVOR\r\n\r\n2\tit's \"fine\"\tAGAINST\r\n"
+    for suffix in (".txt", ".tsv"):
+        path = tmp_path / f"tweets{suffix}"
+        path.write_text(lines, encoding="utf-8", newline="")
+        frame = load_statements(path, labels=["FAVOR", "AGAINST"])
+        assert frame["text"].tolist() == ['"Quoted" at the start, a comma', 'it\'s "fine"']
+
+
+def test_only_id_text_and_label_are_required(tmp_path):
+    path = _write(tmp_path, pd.DataFrame({"id": ["a", "b"], "text": ["one tweet", "another"], "label": ["x", "y"]}))
+    assert load_statements(path, labels=["x", "y"])["label"].tolist() == ["x", "y"]
+
+
+def test_labels_match_case_insensitively_and_take_the_label_sets_spelling(tmp_path):
+    path = _write(tmp_path, pd.DataFrame({"id": ["a", "b", "c"], "text": ["t1", "t2", "t3"],
+                                          "label": ["against", "Favor", "NONE"]}))
+    assert load_statements(path, labels=["FAVOR", "AGAINST", "NONE"])["label"].tolist() == ["AGAINST", "FAVOR", "NONE"]
+    with pytest.raises(DataError, match="unknown label 'Favor'.*did you mean 'FAVOUR'"):
+        load_statements(path, labels=["FAVOUR", "AGAINST", "NONE"])
+
+
+def test_none_is_a_label_where_the_label_set_names_it_and_an_empty_cell_otherwise(tmp_path):
+    path = _write(tmp_path, pd.DataFrame({"id": ["a", "b"], "text": ["t1", "t2"], "label": ["none", "FAVOR"]}))
+    assert load_statements(path, labels=["FAVOR", "AGAINST", "NONE"])["label"].tolist() == ["NONE", "FAVOR"]
+    with pytest.raises(DataError, match="empty 'label' on line\\(s\\) 2"):
+        load_statements(path, labels=["FAVOR", "AGAINST"])
+
+
+def test_one_text_may_carry_two_labels_toward_two_requests(tmp_path):
+    frame = pd.DataFrame({"id": ["a", "b"], "text": ["Same tweet"] * 2, "request": ["Atheism", "Hillary Clinton"],
+                          "label": ["FAVOR", "AGAINST"]})
+    assert len(load_statements(_write(tmp_path, frame), labels=["FAVOR", "AGAINST"])) == 2
+    with pytest.raises(DataError, match="same text has different labels"):
+        load_statements(_write(tmp_path, frame.assign(request="Atheism")), labels=["FAVOR", "AGAINST"])
+
+
+def test_tsv_output_refuses_a_cell_it_cannot_hold(tmp_path):
+    from stance.io import write_frame
+
+    write_frame(pd.DataFrame({"text": ['a "quoted" word']}), tmp_path / "ok.tsv")
+    assert (tmp_path / "ok.tsv").read_text() == 'text\na "quoted" word\n'
+    with pytest.raises(DataError, match="tab or a line break"):
+        write_frame(pd.DataFrame({"text": ["two\nlines"]}), tmp_path / "bad.tsv")

@@ -180,14 +180,14 @@ def _broken_jsonl(folder: Path, ctx: dict) -> None:
 
 
 def _nan_cells(folder: Path, ctx: dict) -> None:
-    _csv("nan_actor.csv", {(2, "actor"): "NaN"})(folder, ctx)
+    _csv("nan_label.csv", {(2, "label"): "NaN"})(folder, ctx)
     # The same cell left blank, as JSON null and as a Parquet null reads the same way.
     frame = toy_frame()
-    frame.loc[2, "actor"] = ""
-    frame.to_csv(folder / "blank_actor.csv", index=False)
-    frame.loc[2, "actor"] = None
-    frame.to_json(folder / "null_actor.jsonl", orient="records", lines=True)
-    frame.to_parquet(folder / "null_actor.parquet")
+    frame.loc[2, "label"] = ""
+    frame.to_csv(folder / "blank_label.csv", index=False)
+    frame.loc[2, "label"] = None
+    frame.to_json(folder / "null_label.jsonl", orient="records", lines=True)
+    frame.to_parquet(folder / "null_label.parquet")
 
 
 def _incomplete_run(folder: Path, ctx: dict) -> None:
@@ -263,7 +263,7 @@ SETUPS: dict[str, Callable[[Path, dict], None]] = {
     "not_parquet": _file("statements.parquet", "id,text\n1,We will send ships.\n"),
     "empty_file": _file("empty.csv", b""),
     "empty_dataset": _edit(lambda f: f.iloc[:0], "header_only.csv"),
-    "missing_columns": _edit(lambda f: f.drop(columns=["episode", "actor"]), "no_episode.csv"),
+    "missing_columns": _edit(lambda f: f.drop(columns=["label"]), "no_label.csv"),
     "unknown_label": _csv("typo_label.csv", {(3, "label"): "complies"}),
     "empty_text": _csv("blank_text.csv", {(2, "text"): "   "}),
     "nan_cell": _nan_cells,
@@ -283,6 +283,8 @@ SETUPS: dict[str, Callable[[Path, dict], None]] = {
     "config_circular_base": _with(_file("a.yaml", "base: b.yaml\n"), _file("b.yaml", "base: a.yaml\n")),
     "bad_override": _toy,
     "split_file_missing": _toy,
+    "split_file_unknown_format": _with(_toy, _file("my_split.json", '{"training": "train.csv", "testing": "test.csv"}\n')),
+    "metric_needs_labels": _file("fscore.yaml", "evaluate: {metrics: [f_avg]}\n"),
     "model_not_a_model": _with(_toy, _bogus_folder("notamodel")),
     "model_folder_missing": _toy,
     "model_without_safetensors": _bin_only,
@@ -296,6 +298,8 @@ SETUPS: dict[str, Callable[[Path, dict], None]] = {
     "resume_complete_run": _run,
     "output_exists": _with(_run, _file("predictions.csv", "kept,as,it,is\n")),
     "split_file_exists": _toy,
+    "import_unknown_format": lambda folder, ctx: None,
+    "import_split_unknown": _file("annotations.txt", "ID\tTarget\tTweet\tStance\n1\tAtheism\tGod is good.\tAGAINST\n"),
     "usage_missing_argument": lambda folder, ctx: None,
     "usage_bad_option": _toy,
     "usage_train_without_config": lambda folder, ctx: None,
@@ -345,9 +349,9 @@ def test_bad_input(case, tmp_path, monkeypatch, request):
 
 
 def _same_message_for_every_empty_cell(folder: Path, output: str) -> None:
-    for name, line in (("blank_actor.csv", 4), ("null_actor.jsonl", 3), ("null_actor.parquet", 3)):
+    for name, line in (("blank_label.csv", 4), ("null_label.jsonl", 3), ("null_label.parquet", 3)):
         result = runner.invoke(app, ["data", "validate", name])
-        assert result.exit_code == 1 and f"{name}: empty 'actor' on line(s) {line}" in result.output
+        assert result.exit_code == 1 and f"{name}: empty 'label' on line(s) {line}" in result.output
 
 
 def _long_text_is_counted_in_the_overview(folder: Path, output: str) -> None:

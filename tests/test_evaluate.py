@@ -227,6 +227,25 @@ def test_bootstrap_of_300_items_is_fast():
     assert time.perf_counter() - start < 1.0
 
 
+def test_f_avg_is_the_mean_f1_of_favor_and_against_with_its_interval():
+    from stance.evaluate.evaluation import evaluate_predictions
+    from stance.evaluate.metrics import official_metric
+
+    labels = ["FAVOR", "AGAINST", "NONE"]
+    # rows gold, columns predicted: FAVOR 3 1 0 / AGAINST 1 4 1 / NONE 0 2 2
+    gold, predicted = from_confusion([[3, 1, 0], [1, 4, 1], [0, 2, 2]], labels)
+    # F1(FAVOR) = 2*3 / (4 + 4) = 0.75; F1(AGAINST) = 2*4 / (6 + 7) = 8/13; NONE (0.5) left out.
+    expected = (0.75 + 8 / 13) / 2
+    assert official_metric(gold, predicted, labels, "f_avg") == pytest.approx(expected)
+    interval = bootstrap_interval(gold, predicted, "f_avg", labels=labels, n_resamples=200)
+    assert interval.estimate == pytest.approx(expected) and interval.low <= expected <= interval.high
+    proba = np.eye(3)[[labels.index(p) for p in predicted]]
+    evaluation = evaluate_predictions(pd.DataFrame({"label": gold}), proba, labels, bootstrap=100, official=["f_avg"])
+    assert evaluation.metrics["f_avg"] == pytest.approx(expected)
+    assert "f_avg" in evaluation.tables["summary"]["metric"].tolist()
+    assert [i.metric for i in evaluation.intervals] == ["accuracy", "macro_f1", "f_avg"]
+
+
 def test_bootstrap_rejects_unknown_metric_and_labels():
     with pytest.raises(ValueError, match="unknown metric"):
         bootstrap_interval(["comply"], ["comply"], "f2", labels=LABELS)

@@ -1,4 +1,4 @@
-"""Data commands: ``stance data validate|stats|split|check|datasheet``."""
+"""Data commands: ``stance data validate|stats|split|check|datasheet|import``."""
 
 from __future__ import annotations
 
@@ -13,18 +13,45 @@ from stance.labels import DEFAULT_LABELS
 
 data_app = typer.Typer(help="Validate, describe, split and check statement files.", no_args_is_help=True)
 
+LabelsOpt = Annotated[Optional[str], typer.Option(
+    help="Comma-separated label set, matched case-insensitively (default: --config's data.labels, else "
+    f"{','.join(DEFAULT_LABELS)}).", show_default=False)]
+ConfigOpt = Annotated[Optional[Path], typer.Option(
+    "--config", help="Experiment config whose data.labels (and data.splits, split.group_by) to use.", show_default=False)]
+
+
+def _data_settings(labels: Optional[str], config: Optional[Path]):
+    """The label set (and the config, if one was named) a data command works with."""
+    cfg = None
+    if config is not None:
+        from stance.config import load_config
+
+        cfg = load_config(config)
+    if labels:
+        return [label.strip() for label in labels.split(",") if label.strip()], cfg
+    return (list(cfg.data.labels) if cfg else list(DEFAULT_LABELS)), cfg
+
+
+def _splits_path(splits: Optional[Path], cfg) -> Path:
+    if splits is not None:
+        return splits
+    return cfg.data.splits if cfg is not None and cfg.data.splits is not None else Path("data/splits.json")
+
 
 @data_app.command("validate")
 @handles_errors
 def data_validate(
     file: Annotated[Path, typer.Argument(help="Statements file (CSV/JSONL/Parquet).", show_default=False)],
-    labels: Annotated[str, typer.Option(help="Comma-separated label set.")] = ",".join(DEFAULT_LABELS),
+    labels: LabelsOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Check FILE against the record schema: fields, labels, empty texts, duplicate ids."""
     from stance.data import load_statements
 
-    frame = load_statements(file, labels=labels.split(","))
-    console.print(f"[green]ok[/]: {file}: {len(frame)} statements, {frame['episode'].nunique()} episodes")
+    label_set, _ = _data_settings(labels, config)
+    frame = load_statements(file, labels=label_set)
+    groups = f", {frame['episode'].nunique()} episodes" if "episode" in frame.columns else ""
+    console.print(f"[green]ok[/]: {file}: {len(frame)} statements{groups}")
 
 
 @data_app.command("stats")
@@ -35,7 +62,11 @@ def data_stats(
     top: Annotated[int, typer.Option(help="Rows shown per table (Markdown shows all).")] = 15,
     model: Annotated[str, typer.Option(help="Tokenizer that counts tokens (a config's model.name).")] = "default",
     max_length: Annotated[int, typer.Option(help="Tokens a model reads (input.max_length); 0 skips the count.")] = 128,
-    splits: Annotated[Path, typer.Option(help="Split file: the sources table is given per split where it exists.")] = Path("data/splits.json"),
+    splits: Annotated[Optional[Path], typer.Option(help="Split file: the sources table is given per split where it "
+                                                   "exists (default: --config's, else data/splits.json).",
+                                                   show_default=False)] = None,
+    labels: LabelsOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Counts per label, episode, actor, requester, decade, request kind, direction, source type,
     grounding; text lengths; grounding and register figures per split ("sources").
@@ -46,7 +77,9 @@ def data_stats(
     from stance.report import markdown as to_markdown
     from stance.report import show
 
-    description = describe_corpus(file, model=model, max_length=max_length, splits=splits)
+    label_set, cfg = _data_settings(labels, config)
+    description = describe_corpus(file, model=model, max_length=max_length, splits=_splits_path(splits, cfg),
+                                  labels=label_set)
     for message in description.warnings:
         warn(message)
     for name, table in description.tables.items():
@@ -66,16 +99,24 @@ def data_split(
     test_fraction: Annotated[float, typer.Option(help="Share of statements for test.")] = 0.2,
     force: Annotated[bool, typer.Option(help="Overwrite an existing split file.")] = False,
     extend: Annotated[bool, typer.Option(help="Keep the split file's assignments; split only the episodes it lacks.")] = False,
+    group_by: Annotated[Optional[str], typer.Option(
+        help="Column whose groups never cross splits (default: --config's split.group_by, else episode; "
+        "id splits statement by statement).", show_default=False)] = None,
+    labels: LabelsOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
-    """Split FILE into train/dev/test by episode, stratified by label, and record it.
+    """Split FILE into train/dev/test by episode (or --group-by another column), stratified by label,
+    and record it.
 
     --extend adds new episodes to an existing split without moving any statement already in it.
     """
     from stance.corpus import split_corpus
     from stance.report import show
 
+    label_set, cfg = _data_settings(labels, config)
+    column = group_by or (cfg.split.group_by if cfg is not None else "episode")
     summary = split_corpus(file, out, seed=seed, dev_fraction=dev_fraction, test_fraction=test_fraction, force=force,
-                           extend=extend)
+                           extend=extend, labels=label_set, group_by=column)
     show(summary, title=f"split written to {out}", console=console)
 
 
@@ -83,8 +124,11 @@ def data_split(
 @handles_errors
 def data_check(
     file: Annotated[Path, typer.Argument(help="Labelled statements file.", show_default=False)],
-    splits: Annotated[Path, typer.Option(help="Split file.")] = Path("data/splits.json"),
+    splits: Annotated[Optional[Path], typer.Option(help="Split file (default: --config's, else data/splits.json).",
+                                                   show_default=False)] = None,
     threshold: Annotated[float, typer.Option(help="TF-IDF cosine at or above which two texts are near duplicates.")] = 0.9,
+    labels: LabelsOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Fail if an episode is in two splits, near-duplicate texts cross splits, or a record breaks the
     source rules (a grounded record without its page or date; quotation marks without a grounded
@@ -92,7 +136,8 @@ def data_check(
     from stance.corpus import check_corpus_split
     from stance.report import show
 
-    check = check_corpus_split(file, splits, threshold=threshold)
+    label_set, cfg = _data_settings(labels, config)
+    check = check_corpus_split(file, _splits_path(splits, cfg), threshold=threshold, labels=label_set)
     leakage = check.leakage
     show(check.summary, title="splits", console=console)
     if not leakage.shared_episodes.empty:
@@ -110,6 +155,28 @@ def data_check(
         raise StanceError(f"{file}: {len(check.sources)} source-rule problem(s)", hint="see data/CODEBOOK.md §1 and §2")
     console.print(f"[green]ok[/]: no episode in two splits, no cross-split pair with cosine ≥ {threshold}, "
                   "every record keeps the source rules")
+
+
+@data_app.command("import")
+@handles_errors
+def data_import(
+    dataset: Annotated[str, typer.Argument(help="Release format: semeval2016 or pstance.", show_default=False)],
+    files: Annotated[list[Path], typer.Argument(help="The release's files (train, dev/val, test; the split is read "
+                                                "from each file's name).", show_default=False)],
+    output: Annotated[Path, typer.Option(help="Folder to write statements.jsonl, one file per split and splits.json.",
+                                         show_default=False)],
+    force: Annotated[bool, typer.Option(help="Replace an earlier import in --output.")] = False,
+) -> None:
+    """Turn a downloaded public stance dataset into statement records: the target becomes `request`,
+    the labels keep their names, and splits.json keeps the release's own train/test split."""
+    from stance.importers import import_release
+    from stance.report import show
+
+    result = import_release(dataset, files, output, force=force)
+    for note in result.notes:
+        warn(note)
+    show(result.summary, title=f"{dataset} written to {output}", console=console)
+    console.print(f"data.path: {result.statements}  data.splits: {result.splits}")
 
 
 @data_app.command("datasheet")

@@ -67,10 +67,12 @@ def run_command(config: ConfigArg, set_: SetOpt = None, wide: WideOpt = False) -
     With `evaluate.cross_validation: K` it cross-validates by episode over the whole data file instead.
     """
     from stance.config import load_config
-    from stance.recipes import cross_validate, run_experiment, run_many
+    from stance.recipes import cross_validate, run_experiment, run_many, usable_baselines
     from stance.report import read_csv_table, show
 
     cfg = load_config(config, set_ or [])
+    for message in usable_baselines(cfg)[1]:
+        warn(message)
     if cfg.seeds or cfg.sweep:
         folder, runs = run_many(cfg, command=command_line(), progress=True)
         show(runs, title="runs", console=console)

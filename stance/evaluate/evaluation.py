@@ -10,7 +10,13 @@ import numpy as np
 import pandas as pd
 
 from stance.errors import DataError
-from stance.evaluate.metrics import classification_metrics, confusion_table, per_class_table, reliability_table
+from stance.evaluate.metrics import (
+    classification_metrics,
+    confusion_table,
+    official_metric,
+    per_class_table,
+    reliability_table,
+)
 from stance.evaluate.resampling import Interval, PairedTest, bootstrap_interval
 from stance.evaluate.tables import breakdown_table, error_table, summary_table
 from stance.io import LABEL, PREDICTION, with_predictions
@@ -54,8 +60,12 @@ def evaluate_predictions(
     cluster_by: str | None = None,
     breakdowns: Sequence[str] = (),
     truncated: int | None = None,
+    official: Sequence[str] = (),
 ) -> Evaluation:
     """Metrics, intervals and report tables for predictions ``proba`` on labelled ``frame``.
+
+    ``official`` names a task's official metrics (:data:`~stance.labels.OFFICIAL_METRICS`, e.g.
+    ``f_avg``), computed and bootstrapped beside accuracy and macro-F1.
 
     ``truncated`` (statements cut to the model's input length) joins the metrics when given. A
     label with no gold statements is a warning, not an error: its F1 counts as 0 and every
@@ -65,6 +75,8 @@ def evaluate_predictions(
     gold = frame[LABEL].tolist()
     predicted = [labels[i] for i in proba.argmax(axis=1)]
     metrics = classification_metrics(gold, predicted, labels, proba)
+    for metric in official:
+        metrics[metric] = official_metric(gold, predicted, labels, metric)
     if truncated is not None:
         metrics["truncated"] = truncated
     warnings = []
@@ -81,7 +93,7 @@ def evaluate_predictions(
         intervals = [
             bootstrap_interval(gold, predicted, metric, labels=labels, n_resamples=bootstrap,
                                confidence=confidence, seed=BOOTSTRAP_SEED, groups=groups)
-            for metric in ("accuracy", "macro_f1")
+            for metric in ("accuracy", "macro_f1", *official)
         ]
     predictions = predictions_table(frame, proba, labels)
     tables = {

@@ -16,7 +16,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from stance.labels import label_maps
+from stance.labels import OFFICIAL_METRICS, label_maps, official_metric_classes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -52,6 +52,15 @@ def classification_metrics(
         metrics["log_loss"] = float(log_loss(y_idx, proba, labels=list(range(len(labels)))))
         metrics["ece"] = expected_calibration_error(y_idx, proba)
     return metrics
+
+
+def official_metric(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str], metric: str) -> float:
+    """A task's official metric (:data:`~stance.labels.OFFICIAL_METRICS`): the mean F1 of its classes,
+    e.g. SemEval-2016's F_avg = (F1(FAVOR) + F1(AGAINST)) / 2, the NONE class left out."""
+    if metric not in OFFICIAL_METRICS:
+        raise ValueError(f"unknown official metric {metric!r}; known: {', '.join(OFFICIAL_METRICS)}")
+    subset = [list(labels)[i] for i in official_metric_classes(metric, labels)]
+    return float(f1_score(y_true, y_pred, labels=subset, average="macro", zero_division=0))
 
 
 def per_class_table(

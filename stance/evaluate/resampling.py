@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from stance.evaluate.metrics import _encode
+from stance.labels import OFFICIAL_METRICS, official_metric_classes
 
 #: Metrics that :func:`bootstrap_interval` and :func:`paired_bootstrap_test` can resample.
 RESAMPLED_METRICS: tuple[str, ...] = ("accuracy", "macro_f1")
@@ -68,7 +69,8 @@ def bootstrap_interval(
     seed: int = 0,
     groups: Sequence[str] | None = None,
 ) -> Interval:
-    """Percentile bootstrap interval for ``metric`` (``accuracy`` or ``macro_f1``).
+    """Percentile bootstrap interval for ``metric`` (``accuracy``, ``macro_f1`` or an official metric
+    of :data:`~stance.labels.OFFICIAL_METRICS`, such as ``f_avg``).
 
     Resamples statements with replacement; with ``groups`` (e.g. the episode of each statement)
     it resamples whole groups instead, because statements about one request are not independent
@@ -76,11 +78,12 @@ def bootstrap_interval(
     same interval, and one group per statement gives exactly the plain bootstrap.
     """
     _check_metric(metric)
+    classes = _classes(metric, labels)
     group_conf = _group_confusions(y_true, y_pred, labels, groups)
     rng = np.random.default_rng(seed)
     scores = np.concatenate(
         [
-            _score(_bootstrap_weights(rng, size, len(group_conf)) @ group_conf, metric)
+            _score(_bootstrap_weights(rng, size, len(group_conf)) @ group_conf, metric, classes)
             for size in _chunks(n_resamples, len(group_conf))
         ]
     )
@@ -88,7 +91,7 @@ def bootstrap_interval(
     low, high = np.quantile(scores, [alpha, 1.0 - alpha])
     return Interval(
         metric=metric,
-        estimate=float(_score(group_conf.sum(axis=0, keepdims=True), metric)[0]),
+        estimate=float(_score(group_conf.sum(axis=0, keepdims=True), metric, classes)[0]),
         low=float(low),
         high=float(high),
         confidence=confidence,
@@ -155,8 +158,13 @@ def paired_bootstrap_test(
 
 
 def _check_metric(metric: str) -> None:
-    if metric not in RESAMPLED_METRICS:
-        raise ValueError(f"unknown metric {metric!r}; expected one of {RESAMPLED_METRICS}")
+    if metric not in RESAMPLED_METRICS and metric not in OFFICIAL_METRICS:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {(*RESAMPLED_METRICS, *OFFICIAL_METRICS)}")
+
+
+def _classes(metric: str, labels: Sequence[str]) -> list[int] | None:
+    """The label positions an official metric averages F1 over; None for the others (all labels)."""
+    return official_metric_classes(metric, labels) if metric in OFFICIAL_METRICS else None
 
 
 def _group_confusions(
@@ -202,8 +210,9 @@ def _chunks(n_resamples: int, n_groups: int) -> list[int]:
     return [min(size, n_resamples - start) for start in range(0, n_resamples, size)]
 
 
-def _score(confusions: np.ndarray, metric: str) -> np.ndarray:
-    """``metric`` of each flattened confusion matrix in ``confusions`` (shape ``(R, L*L)``)."""
+def _score(confusions: np.ndarray, metric: str, classes: Sequence[int] | None = None) -> np.ndarray:
+    """``metric`` of each flattened confusion matrix in ``confusions`` (shape ``(R, L*L)``); F1 is
+    averaged over ``classes`` (label positions) where given, else over every label."""
     n_labels = int(round(np.sqrt(confusions.shape[1])))
     matrices = confusions.reshape(-1, n_labels, n_labels)
     hits = np.diagonal(matrices, axis1=1, axis2=2)
@@ -212,4 +221,4 @@ def _score(confusions: np.ndarray, metric: str) -> np.ndarray:
     # F1 = 2TP / (gold count + predicted count); 0 when the label is neither gold nor predicted.
     sizes = matrices.sum(axis=2) + matrices.sum(axis=1)
     f1 = np.divide(2 * hits, sizes, out=np.zeros_like(hits), where=sizes > 0)
-    return f1.mean(axis=1)
+    return (f1 if classes is None else f1[:, list(classes)]).mean(axis=1)

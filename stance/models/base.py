@@ -194,6 +194,9 @@ class ModelEntry:
     #: Whether ``train.seed`` changes what the builder trains; a model that takes its seeds from its
     #: own params (the seed ensemble) says False, and a ``seeds:`` sweep over it is refused.
     uses_train_seed: bool = True
+    #: Why the model cannot serve a label set, from ``(labels, params)``; None where it can. A
+    #: model tied to particular labels (the keyword lexicon) says so before any training starts.
+    label_problem: Callable[[Sequence[str], dict], str | None] | None = None
 
 
 MODELS: dict[str, ModelEntry] = {}
@@ -206,6 +209,7 @@ def register_model(
     params: type[BaseModel] = NoParams,
     description: str = "",
     uses_train_seed: bool = True,
+    label_problem: Callable[[Sequence[str], dict], str | None] | None = None,
 ) -> Callable[[Callable[..., Classifier]], Callable[..., Classifier]]:
     """Register ``builder`` under ``name``: ``model.type: name`` in a config selects it.
 
@@ -214,7 +218,8 @@ def register_model(
     """
 
     def decorator(builder: Callable[..., Classifier]) -> Callable[..., Classifier]:
-        MODELS[name] = ModelEntry(name, builder, loader, params, description, uses_train_seed=uses_train_seed)
+        MODELS[name] = ModelEntry(name, builder, loader, params, description, uses_train_seed=uses_train_seed,
+                                  label_problem=label_problem)
         return builder
 
     return decorator

@@ -2,7 +2,9 @@
 
 ``majority``
     Always the training majority; probabilities are the training class frequencies. The floor
-    any model must beat.
+    any model must beat. With ``group_by: request`` (input mode ``request_text``), the majority of
+    each request's training statements (a benchmark's per-target majority); an unseen request gets
+    the global one.
 ``keyword``
     A transparent lexicon of cue phrases (rules below). Shows how far surface wording goes.
 ``tfidf_logreg``, ``embedding_logreg``
@@ -52,14 +54,14 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
 
 from stance.errors import ModelError
 from stance.io import write_json
-from stance.models.base import Classifier, NoParams, TextInputs, read_card, register_model
+from stance.models.base import Classifier, TextInputs, read_card, register_model
 
 #: Cue phrases per class, in the order they are documented. See the module docstring.
 DEFAULT_LEXICON: dict[str, list[str]] = {
@@ -100,30 +102,53 @@ _NEGATION_BEFORE = re.compile(r"(?:\b(?:not|no|never|cannot)|n't)\W+(?:\w+\W+){0
 
 
 class MajorityClass(Classifier):
-    """Predicts the most frequent training label; probabilities are the training frequencies."""
+    """Predicts the most frequent training label; probabilities are the training frequencies.
+
+    With ``group_by="request"``, the frequencies of each request's training statements.
+    """
 
     kind = "majority"
 
-    def __init__(self, labels: Sequence[str]) -> None:
+    def __init__(self, labels: Sequence[str], group_by: str | None = None) -> None:
         super().__init__(labels)
         self.frequencies = np.full(len(self.labels), 1.0 / len(self.labels))
+        self.group_by = group_by
+        self.group_frequencies: dict[str, np.ndarray] = {}
+
+    def _groups(self, x: TextInputs) -> list[str]:
+        if x.requests is None:
+            raise ModelError("the majority baseline with group_by: request needs the requests",
+                             hint="set input.mode: request_text")
+        return list(x.requests)
 
     def fit(self, train_x, train_y, dev_x=None, dev_y=None, *, seed: int = 0) -> list[dict[str, Any]]:
         counts = label_counts(train_y, self.labels)
         self.frequencies = counts / counts.sum()
+        if self.group_by:
+            groups = self._groups(train_x)
+            self.group_frequencies = {}
+            for group in dict.fromkeys(groups):
+                counts = label_counts([y for g, y in zip(groups, train_y, strict=True) if g == group], self.labels)
+                self.group_frequencies[group] = counts / counts.sum()
         return []
 
     def predict_proba(self, x: TextInputs) -> np.ndarray:
-        return np.tile(self.frequencies, (len(x), 1))
+        if not self.group_by:
+            return np.tile(self.frequencies, (len(x), 1))
+        return np.array([self.group_frequencies.get(g, self.frequencies) for g in self._groups(x)]).reshape(
+            len(x), len(self.labels))
 
     def save(self, path: Path) -> None:
-        self.write_card(Path(path), frequencies=self.frequencies.tolist())
+        extra = {"group_by": self.group_by,
+                 "group_frequencies": {g: f.tolist() for g, f in self.group_frequencies.items()}} if self.group_by else {}
+        self.write_card(Path(path), frequencies=self.frequencies.tolist(), **extra)
 
     @classmethod
     def load(cls, path: Path) -> MajorityClass:
         card = read_own_card(cls, path)
-        model = cls(card["labels"])
+        model = cls(card["labels"], card.get("group_by"))
         model.frequencies = np.array(card["frequencies"], dtype=float)
+        model.group_frequencies = {g: np.array(f, dtype=float) for g, f in card.get("group_frequencies", {}).items()}
         return model
 
 
@@ -261,14 +286,34 @@ class KeywordParams(BaseModel):
         None, description="Cue phrases per label; null uses the documented built-in lexicon.")
 
 
-@register_model("majority", loader=MajorityClass.load,
+class MajorityParams(BaseModel):
+    """``model.params`` of the ``majority`` baseline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group_by: Literal["request"] | None = Field(
+        None, description="request: the majority per request (a benchmark's per-target majority; needs input.mode: "
+        "request_text); null: one global majority.")
+
+
+@register_model("majority", loader=MajorityClass.load, params=MajorityParams,
                 description="Always the training majority class (the floor to beat).")
 def build_majority(config) -> MajorityClass:
-    NoParams.model_validate(config.model.params)
-    return MajorityClass(config.data.labels)
+    params = MajorityParams.model_validate(config.model.params)
+    return MajorityClass(config.data.labels, params.group_by)
 
 
-@register_model("keyword", loader=KeywordRules.load, params=KeywordParams,
+def keyword_label_problem(labels: Sequence[str], params: Mapping[str, Any]) -> str | None:
+    """Why the keyword rules cannot serve ``labels``: a lexicon with cues for labels the set lacks."""
+    lexicon = KeywordParams.model_validate(dict(params)).lexicon or DEFAULT_LEXICON
+    unknown = sorted(set(lexicon) - set(labels))
+    if not unknown:
+        return None
+    which = "its built-in lexicon" if not params.get("lexicon") else "model.params.lexicon"
+    return f"keyword: {which} has cues for {', '.join(unknown)}, which the label set {', '.join(labels)} lacks"
+
+
+@register_model("keyword", loader=KeywordRules.load, params=KeywordParams, label_problem=keyword_label_problem,
                 description="Documented cue-phrase rules (decline / consider / comply lexicon).")
 def build_keyword(config) -> KeywordRules:
     params = KeywordParams.model_validate(config.model.params)

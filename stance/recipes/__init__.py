@@ -24,7 +24,7 @@ from stance.recipes.cross_validation import CROSS_VALIDATION, CrossValidation, c
 from stance.recipes.evaluation import evaluate_run
 from stance.recipes.kinds import RECIPES, resume_run
 from stance.recipes.reproduction import Reproduction, reproduce_run
-from stance.recipes.experiment import compare_with_baselines, run_experiment
+from stance.recipes.experiment import compare_with_baselines, run_experiment, usable_baselines
 from stance.recipes.steps import data_provenance, evaluate_classifier, fit, load_data, resolve_split, save_evaluation
 from stance.recipes.sweep import aggregate_runs, run_many
 from stance.recipes.training import train
@@ -32,5 +32,5 @@ from stance.recipes.training import train
 __all__ = [
     "CROSS_VALIDATION", "RECIPES", "CrossValidation", "Reproduction", "aggregate_runs", "compare_with_baselines",
     "cross_validate", "data_provenance", "evaluate_classifier", "evaluate_run", "fit", "load_data", "reproduce_run",
-    "resolve_split", "resume_run", "run_experiment", "run_many", "save_evaluation", "train",
+    "resolve_split", "resume_run", "run_experiment", "run_many", "save_evaluation", "train", "usable_baselines",
 ]

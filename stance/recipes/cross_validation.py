@@ -50,8 +50,12 @@ def cross_validate(config: ExperimentConfig, folds: int | None = None, *,
         raise ConfigError("cross-validation needs a number of folds", hint="set evaluate.cross_validation=5")
     config = apply_overrides(config, {"evaluate.cross_validation": k}, source="cross_validate")
     frame = load_statements(config.data.path, config.data.labels)
-    if k > frame["episode"].nunique():
-        raise DataError(f"{config.data.path}: {k} folds need {k} episodes, found {frame['episode'].nunique()}",
+    group = config.split.group_by  # episode, unless the config groups by another column
+    if group not in frame.columns:
+        raise DataError(f"{config.data.path}: no {group!r} column to cross-validate by",
+                        hint="set split.group_by to a column the file has (id: one statement at a time)")
+    if k > frame[group].nunique():
+        raise DataError(f"{config.data.path}: {k} folds need {k} episodes, found {frame[group].nunique()}",
                         hint="use fewer folds")
     labels, ev = config.data.labels, config.evaluate
     run = new_run(config, command=command)
@@ -59,20 +63,21 @@ def cross_validate(config: ExperimentConfig, folds: int | None = None, *,
                         data={"files_sha256": {str(config.data.path): file_sha256(config.data.path)}})
     with recording(run):
         proba, rows, episodes = np.zeros((len(frame), len(labels))), [], {}
-        for fold, (rest, held) in enumerate(GroupKFold(n_splits=k).split(frame, groups=frame["episode"]), start=1):
+        for fold, (rest, held) in enumerate(GroupKFold(n_splits=k).split(frame, groups=frame[group]), start=1):
             parts = {**_hold_out_dev(frame.iloc[rest].reset_index(drop=True), config),
                      "test": frame.iloc[held].reset_index(drop=True)}
             classifier, _ = fit(config, parts)
             proba[held] = classifier.predict_proba(TextInputs.from_frame(parts["test"], config.input.mode))
             metrics = evaluate_predictions(parts["test"], proba[held], labels, name=f"fold {fold}", bootstrap=0).metrics
-            episodes[fold] = sorted(parts["test"]["episode"].unique())
+            episodes[fold] = sorted(parts["test"][group].astype(str).unique())
             rows.append({"fold": fold, "episodes": len(episodes[fold]), **{n: len(p) for n, p in parts.items()},
                          **{m: v for m, v in metrics.items() if m != "n"}})
         fold_table = pd.DataFrame(rows)
         metric_columns = [c for c in fold_table.columns if c not in ("fold", "episodes", "train", "dev", "test")]
         aggregate = fold_table[metric_columns].agg(["mean", "std", "min", "max"]).T.rename_axis("metric").reset_index()
         evaluation = evaluate_predictions(frame, proba, labels, name=CROSS_VALIDATION, bootstrap=ev.bootstrap,
-                                          confidence=ev.confidence, cluster_by=ev.cluster_by, breakdowns=ev.breakdowns)
+                                          confidence=ev.confidence, cluster_by=ev.cluster_by, breakdowns=ev.breakdowns,
+                                          official=ev.metrics)
         evaluation.tables = {"folds": fold_table, "mean_std": aggregate, **evaluation.tables}
         by_metric = aggregate.set_index("metric")
         evaluation.metrics.update({f"{m}_fold_{stat}": float(by_metric.loc[m, stat])
@@ -84,5 +89,5 @@ def cross_validate(config: ExperimentConfig, folds: int | None = None, *,
 
 def _hold_out_dev(train: pd.DataFrame, config: ExperimentConfig) -> dict[str, pd.DataFrame]:
     is_dev = np.zeros(len(train), dtype=bool)
-    is_dev[hold_out_episodes(train, config.split.dev_fraction, config.split.seed)] = True
+    is_dev[hold_out_episodes(train, config.split.dev_fraction, config.split.seed, column=config.split.group_by)] = True
     return {"train": train[~is_dev].reset_index(drop=True), "dev": train[is_dev].reset_index(drop=True)}

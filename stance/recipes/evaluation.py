@@ -7,6 +7,7 @@ from pathlib import Path
 from stance.data import PREDICT_FIELDS, read_table, validate_statements
 from stance.errors import DataError, StanceError
 from stance.evaluate import Evaluation, check_label_set
+from stance.labels import canonical_labels
 from stance.models import load_classifier
 from stance.recipes.steps import evaluate_classifier, resolve_split, save_evaluation
 from stance.runs import Run
@@ -23,8 +24,10 @@ def evaluate_run(run: Run, data: str | Path | None = None, split: str | None = N
     frame = validate_statements(read_table(path), path, labels=None, required=PREDICT_FIELDS)
     if "label" not in frame.columns:
         raise DataError(f"{path}: no 'label' column to evaluate against", hint="use `stance predict` for unlabelled data")
-    frame = validate_statements(frame, path, labels=sorted(set(frame["label"].str.lower())))
     classifier = load_classifier(run.model_dir)
+    # The model's labels match case-insensitively (a file's `against` is the model's `AGAINST`).
+    frame["label"] = canonical_labels(frame["label"].tolist(), classifier.labels)
+    frame = validate_statements(frame, path, labels=sorted(set(frame["label"])))
     check_label_set(frame, classifier.labels, source=str(path))
     frame = frame.drop(columns="_line").reset_index(drop=True)
     name = Path(path).stem

@@ -25,6 +25,9 @@ from stance.splits import Split, load_split, make_split
 def load_data(config: ExperimentConfig) -> tuple[pd.DataFrame, Split]:
     """The validated statements and their episode split (from the split file, or made from the seed)."""
     frame = load_statements(config.data.path, config.data.labels)
+    if config.input.mode == "request_text" and "request" not in frame.columns:
+        raise DataError(f"{config.data.path}: input.mode request_text needs a 'request' column",
+                        hint="add the column or set input.mode: text")
     return frame, resolve_split(config, frame)
 
 
@@ -33,7 +36,7 @@ def resolve_split(config: ExperimentConfig, frame: pd.DataFrame) -> Split:
     if config.data.splits is not None:
         return load_split(config.data.splits)
     return make_split(frame, seed=config.split.seed, dev_fraction=config.split.dev_fraction,
-                      test_fraction=config.split.test_fraction)
+                      test_fraction=config.split.test_fraction, group_by=config.split.group_by)
 
 
 def data_provenance(config: ExperimentConfig, frame: pd.DataFrame, split: Split) -> dict:
@@ -87,7 +90,7 @@ def evaluate_classifier(classifier: Classifier, frame: pd.DataFrame, config: Exp
     ev = config.evaluate
     evaluation = evaluate_predictions(frame, proba, classifier.labels, name=name, bootstrap=ev.bootstrap,
                                       confidence=ev.confidence, cluster_by=ev.cluster_by, breakdowns=ev.breakdowns,
-                                      truncated=truncated)
+                                      truncated=truncated, official=ev.metrics)
     if truncated:
         evaluation.warnings.append(
             f"{name}: {truncated} of {len(frame)} statement(s) are longer than {classifier.max_length} "
