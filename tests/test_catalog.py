@@ -246,3 +246,9 @@ def test_the_real_all_mpnet_base_v2_loads_from_the_default_cache():
                                    return_tensors="pt")).logits
     assert logits.shape == (1, 3)
     assert pd.notna(logits.numpy()).all()
+
+
+@pytest.mark.parametrize("command", [["models", "--help"], ["models", "list", "--help"], ["models", "install", "--help"]])
+def test_models_commands_have_help(command):
+    result = runner.invoke(app, command)
+    assert result.exit_code == 0 and "Usage" in result.output
