@@ -252,3 +252,40 @@ def test_the_real_all_mpnet_base_v2_loads_from_the_default_cache():
 def test_models_commands_have_help(command):
     result = runner.invoke(app, command)
     assert result.exit_code == 0 and "Usage" in result.output
+
+
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_a_tiny_mpnet_fits_saves_and_reloads_identically(model_files, statements, tmp_path, pooling):
+    import numpy as np
+
+    from stance.config import validate_config
+    from stance.models import TextInputs, build_classifier, load_classifier
+
+    folder = tmp_path / "mpnet"
+    folder.mkdir()
+    for name, data in model_files.items():
+        (folder / name).write_bytes(data)
+    config = validate_config({"model": {"name": str(folder), "params": {"pooling": pooling}},
+                              "train": {"epochs": 2, "batch_size": 8, "learning_rate": 1e-3}})
+    classifier = build_classifier(config)
+    x = TextInputs.from_frame(statements, "request_text")
+    classifier.fit(x, statements["label"].tolist(), seed=0)
+    proba = classifier.predict_proba(x)
+    classifier.save(tmp_path / "model")
+    np.testing.assert_array_equal(load_classifier(tmp_path / "model").predict_proba(x), proba)
+
+
+def test_a_linear_probe_needs_a_single_linear_head(model_files, statements, tmp_path):
+    from stance.config import validate_config
+    from stance.models import TextInputs, build_classifier
+
+    folder = tmp_path / "mpnet"
+    folder.mkdir()
+    for name, data in model_files.items():
+        (folder / name).write_bytes(data)
+    x, y = TextInputs.from_frame(statements, "text"), statements["label"].tolist()
+    config = {"model": {"name": str(folder)}, "train": {"epochs": 1, "batch_size": 8, "head_init": "linear_probe"}}
+    with pytest.raises(ModelError, match="MPNetForSequenceClassification's classification head is more than one"):
+        build_classifier(validate_config(config)).fit(x, y, seed=0)
+    config["model"]["params"] = {"pooling": "mean"}
+    assert build_classifier(validate_config(config)).fit(x, y, seed=0)

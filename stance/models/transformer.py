@@ -371,8 +371,16 @@ class TransformerClassifier(Classifier):
 
     def head_features(self, x: TextInputs) -> np.ndarray:
         """What the classification layer reads for each input (the pooled vector), in the current weights."""
+        import torch
+
         if self.model is None:
             raise ModelError("the transformer has not been trained or loaded")
+        if not isinstance(getattr(self.model, "classifier", None), torch.nn.Linear):
+            # RoBERTa and MPNet put a dense layer before the output: no single layer reads the pooled vector.
+            raise ModelError(f"{type(self.model).__name__}'s classification head is more than one linear layer, so "
+                             "it has no features to fit a linear probe on",
+                             hint="use model.params.pooling=mean (one linear layer on the mean of the tokens) or "
+                                  "train.head_init=random")
         captured: list = []
         hook = self.model.classifier.register_forward_pre_hook(lambda module, args: captured.append(args[0]))
         was_training = self.model.training
