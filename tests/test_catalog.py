@@ -34,9 +34,8 @@ def tiny_mpnet_files() -> dict[str, bytes]:
     import tempfile
 
     import torch
-    from transformers import MPNetConfig, MPNetModel, MPNetTokenizer
-
     from conftest import toy_frame
+    from transformers import MPNetConfig, MPNetModel, MPNetTokenizer
 
     frame = toy_frame()
     words = sorted({w for text in [*frame["text"], *frame["request"]] for w in re.findall(r"[a-z]+|[^\sa-z]",

@@ -26,7 +26,7 @@ import time
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from stance.errors import ModelError
@@ -199,7 +199,7 @@ def _install(entry: InstallableModel, root: Path, fetch: Fetcher) -> Path:
                              hint="nothing was installed")
         record = {"name": name, "parts": list(entry.parts), "zip_sha256": digest, "weights": entry.weights,
                   "weights_sha256": weights_digest, "hub_id": entry.hub_id, "license": entry.license,
-                  "installed": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                  "installed": datetime.now(UTC).isoformat(timespec="seconds")}
         (unpacked / INSTALL_RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         target = root / name
         if target.exists():
