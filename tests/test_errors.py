@@ -236,6 +236,21 @@ def _custom_code(folder: Path, ctx: dict) -> None:
                                    "from transformers import BertConfig as EvilConfig\n")
 
 
+def _empty_model_cache(folder: Path, ctx: dict) -> None:
+    _toy(folder, ctx)
+    ctx["monkeypatch"].setenv("STANCE_HOME", str(folder / "stance-home"))
+
+
+def _cpu_without_bf16(folder: Path, ctx: dict) -> None:
+    import torch
+
+    from stance.models import inference
+
+    _toy(folder, ctx)
+    ctx["monkeypatch"].setattr(inference, "cpu_flags", lambda: {"avx2", "fma"})
+    ctx["monkeypatch"].setattr(torch.cuda, "is_available", lambda: False)
+
+
 def _bogus_folder(name: str) -> Callable[[Path, dict], None]:
     def setup(folder: Path, ctx: dict) -> None:
         (folder / name).mkdir()
@@ -289,6 +304,9 @@ SETUPS: dict[str, Callable[[Path, dict], None]] = {
     "model_folder_missing": _toy,
     "model_without_safetensors": _bin_only,
     "model_custom_code": _custom_code,
+    "model_not_installed": _empty_model_cache,
+    "model_not_installable": lambda folder, ctx: None,
+    "train_bf16_unsupported": _cpu_without_bf16,
     "run_missing": lambda folder, ctx: None,
     "not_a_run": _bogus_folder("notarun"),
     "incomplete_run": _incomplete_run,
@@ -383,7 +401,12 @@ def _failed_run_is_left_incomplete(folder: Path, output: str) -> None:
     assert run.name.endswith(".incomplete") and json.loads((run / "manifest.json").read_text())["status"] == "failed"
 
 
+def _no_run_folder(folder: Path, output: str) -> None:
+    assert not (folder / "experiments").exists()
+
+
 EXTRA_CHECKS: dict[str, Callable[[Path, str], None]] = {
+    "train_bf16_unsupported": _no_run_folder,
     "nan_cell": _same_message_for_every_empty_cell,
     "long_text": _long_text_is_counted_in_the_overview,
     "class_missing": _metrics_stay_defined,

@@ -14,12 +14,13 @@ from __future__ import annotations
 from stance.cli._app import app
 from stance.cli import experiments
 from stance.cli import articles, labelling  # noqa: F401  (importing them registers their commands)
-from stance.cli import data, reports, runs
+from stance.cli import data, models, reports, runs
 # isort: on
 
 app.add_typer(data.data_app, name="data")
 app.add_typer(experiments.config_app, name="config")
 app.add_typer(runs.runs_app, name="runs")
+app.add_typer(models.models_app, name="models")
 app.add_typer(reports.report_app, name="report")
 
 __all__ = ["app", "main"]

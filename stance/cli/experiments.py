@@ -213,17 +213,6 @@ def predict(
         show(result[cols], console=console)
 
 
-@app.command("models")
-def models_list() -> None:
-    """List the registered model types a config can name."""
-    import pandas as pd
-
-    from stance.models import MODELS
-    from stance.report import show
-
-    show(pd.DataFrame([{"type": e.name, "description": e.description} for e in MODELS.values()]), console=console)
-
-
 @config_app.command("show")
 @handles_errors
 def config_show(config: ConfigArg, set_: SetOpt = None) -> None:

@@ -24,6 +24,11 @@ from stance.errors import ModelError
 Precision = Literal["fp32", "bf16", "fp16", "int8"]
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 
+#: Precisions training can run in (``train.precision``): fp32, or bf16 mixed precision (the Trainer's
+#: autocast: fp32 master weights, bf16 matmuls) where the hardware multiplies bf16 natively.
+TrainPrecision = Literal["fp32", "bf16"]
+TRAIN_PRECISIONS: tuple[str, ...] = get_args(TrainPrecision)
+
 #: Devices prediction can run on (``predict.device``, ``stance predict --device``): ``auto`` (the GPU
 #: when torch sees one, else the CPU), ``cpu``, ``cuda`` or ``cuda:N``. A pattern, not a Literal,
 #: because of the GPU number.
@@ -86,10 +91,10 @@ def pad_batch(encoded: Any, index: Sequence[int], tokenizer: Any) -> dict[str, A
     return batch
 
 
-def cpu_flags() -> set[str] | None:
+def cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> set[str] | None:
     """The CPU feature flags of /proc/cpuinfo (Linux), or None where there is no such file."""
     try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+        with open(cpuinfo, encoding="utf-8") as handle:
             for line in handle:
                 if line.startswith("flags"):
                     return set(line.partition(":")[2].split())
@@ -110,6 +115,33 @@ def cpu_has_fast_bf16() -> bool:
 
     checks = [getattr(torch.cpu, name, None) for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")]
     return any(check() for check in checks if check is not None)
+
+
+def training_precision_problem(precision: str) -> str | None:
+    """Why training cannot take ``precision`` here (None when it can): the device training uses is the
+    GPU when torch sees one, else the CPU, which needs native bf16 (AMX or AVX-512 BF16)."""
+    if precision == "fp32":
+        return None
+    import torch
+
+    if torch.cuda.is_available():
+        return None if torch.cuda.is_bf16_supported() else "this GPU has no bf16"
+    if not cpu_has_fast_bf16():
+        return ("this CPU has no native bf16 matmul (AMX or AVX-512 BF16), where bf16 is emulated and several "
+                "times slower than fp32")
+    return None
+
+
+def check_training_precision(precision: str) -> None:
+    """Raise a :class:`ModelError` when training cannot take ``precision`` on this machine.
+
+    An error rather than a warning and fp32: a run's config records its precision, so quietly training
+    in another one would leave a config that does not say how the model was made.
+    """
+    problem = training_precision_problem(precision)
+    if problem is not None:
+        raise ModelError(f"train.precision {precision}: {problem}",
+                         hint="set train.precision=fp32, or train on a CPU with AMX or AVX-512 BF16 or a GPU with bf16")
 
 
 def unsupported_precision(precision: str, device: Any) -> str | None:

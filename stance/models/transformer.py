@@ -28,6 +28,8 @@ from stance.labels import label_maps
 from stance.models.base import Classifier, TextInputs, read_card
 from stance.models.inference import (
     Precision,
+    TrainPrecision,
+    check_training_precision,
     compiled_or_none,
     convert_model,
     pad_batch,
@@ -70,6 +72,7 @@ class FineTuning:
     group_by_length: bool
     logging_steps: int
     max_steps: int
+    precision: TrainPrecision
 
 
 class TransformerClassifier(Classifier):
@@ -89,6 +92,8 @@ class TransformerClassifier(Classifier):
         self.pooling = pooling
         if training is not None and training.head_init not in HEAD_INITS:
             raise ModelError(f"unknown head_init {training.head_init!r}", hint=f"use one of {', '.join(HEAD_INITS)}")
+        if training is not None:
+            check_training_precision(training.precision)  # when the run starts, not after loading the weights
         self.training = training
         if predict_batch_size is None and training is None:
             raise ModelError("a transformer needs its training settings or a prediction batch size")
@@ -209,6 +214,8 @@ class TransformerClassifier(Classifier):
             # Under torchrun (DDP) every parameter gets a gradient: no search for unused ones each step.
             ddp_find_unused_parameters=False,
             use_cpu=not torch.cuda.is_available(),
+            # Mixed precision: the Trainer runs forward and backward under bf16 autocast, weights stay fp32.
+            bf16=settings.precision == "bf16",
         )
         labels = self.labels
 
@@ -246,7 +253,9 @@ class TransformerClassifier(Classifier):
                 f"({(str(err).splitlines() or ['UnpicklingError'])[0]})",
                 hint="delete that checkpoint folder to resume from an earlier one, or start a new run",
             ) from None
-        self.model = trainer.model.eval()
+        # Under bf16 the Trainer (accelerate) wrapped the model's forward in autocast for good: unwrap
+        # it, so that the run's evaluations and predictions after training run in fp32 as a reloaded model does.
+        self.model = trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False).eval()
         self._compiled = None  # a compiled graph of the old weights would be stale
         history = list(trainer.state.log_history)
         if self.checkpoint_dir is None:
@@ -362,8 +371,16 @@ class TransformerClassifier(Classifier):
 
     def head_features(self, x: TextInputs) -> np.ndarray:
         """What the classification layer reads for each input (the pooled vector), in the current weights."""
+        import torch
+
         if self.model is None:
             raise ModelError("the transformer has not been trained or loaded")
+        if not isinstance(getattr(self.model, "classifier", None), torch.nn.Linear):
+            # RoBERTa and MPNet put a dense layer before the output: no single layer reads the pooled vector.
+            raise ModelError(f"{type(self.model).__name__}'s classification head is more than one linear layer, so "
+                             "it has no features to fit a linear probe on",
+                             hint="use model.params.pooling=mean (one linear layer on the mean of the tokens) or "
+                                  "train.head_init=random")
         captured: list = []
         hook = self.model.classifier.register_forward_pre_hook(lambda module, args: captured.append(args[0]))
         was_training = self.model.training

@@ -12,7 +12,7 @@ from stance.data import file_sha256, load_statements
 from stance.errors import ConfigError, DataError
 from stance.evaluate import Evaluation, evaluate_predictions
 from stance.models import TextInputs
-from stance.recipes.steps import fit, save_evaluation
+from stance.recipes.steps import check_hardware, fit, save_evaluation
 from stance.runs import Run, finish_run, new_run, recording
 from stance.splits import hold_out_episodes
 
@@ -49,6 +49,7 @@ def cross_validate(config: ExperimentConfig, folds: int | None = None, *,
     if k is None:
         raise ConfigError("cross-validation needs a number of folds", hint="set evaluate.cross_validation=5")
     config = apply_overrides(config, {"evaluate.cross_validation": k}, source="cross_validate")
+    check_hardware(config)
     frame = load_statements(config.data.path, config.data.labels)
     group = config.split.group_by  # episode, unless the config groups by another column
     if group not in frame.columns:

@@ -15,11 +15,18 @@ from stance.data import file_sha256, load_statements
 from stance.errors import DataError
 from stance.evaluate import Evaluation, check_label_set, evaluate_predictions
 from stance.models import Classifier, TextInputs, build_classifier
+from stance.models.inference import check_training_precision
 from stance.pages import write_evaluation_page
 from stance.report import write_tables
 from stance.runs import Run
 from stance.seed import set_seed
 from stance.splits import Split, load_split, make_split
+
+
+def check_hardware(config: ExperimentConfig) -> None:
+    """Stop before any run folder exists when this machine cannot train as the config says
+    (``train.precision: bf16`` without native bf16)."""
+    check_training_precision(config.train.precision)
 
 
 def load_data(config: ExperimentConfig) -> tuple[pd.DataFrame, Split]:

@@ -11,6 +11,7 @@ from stance.config import ExperimentConfig, expand
 from stance.io import write_json
 from stance.recipes.cross_validation import cross_validate
 from stance.recipes.experiment import run_experiment
+from stance.recipes.steps import check_hardware
 from stance.report import write_tables
 from stance.runs import new_sweep_dir
 
@@ -22,6 +23,8 @@ def run_many(config: ExperimentConfig, *, command: str | None = None, progress: 
     metrics). ``aggregate.csv`` holds mean ± std per point; ``runs.csv`` every run.
     """
     points = expand(config)
+    for _, point_config in points:
+        check_hardware(point_config)  # before the sweep folder: a point may set train.precision
     folder = new_sweep_dir(config)
     rows = []
     for assignments, point_config in points:

@@ -13,7 +13,7 @@ from stance.distributed import is_main_process
 from stance.errors import RunError
 from stance.evaluate import Evaluation
 from stance.io import write_atomic
-from stance.recipes.steps import data_provenance, evaluate_classifier, fit, load_data, save_evaluation
+from stance.recipes.steps import check_hardware, data_provenance, evaluate_classifier, fit, load_data, save_evaluation
 from stance.report import plot_history
 from stance.runs import Run, finish_run, new_shared_run, recording, reopen_run
 from stance.splits import Split, split_frames
@@ -30,6 +30,7 @@ def train(config: ExperimentConfig, *, command: str | None = None, progress: boo
     run stays open (incomplete) for the caller to add to and finish. ``data`` passes statements and
     split already loaded by :func:`~stance.recipes.steps.load_data`.
     """
+    check_hardware(config)
     frame, split = data or load_data(config)
     parts = split_frames(frame, split, str(config.data.path))
     provenance = data_provenance(config, frame, split)
