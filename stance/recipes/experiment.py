@@ -9,9 +9,9 @@ from stance.config import ExperimentConfig, apply_overrides
 from stance.distributed import is_main_process
 from stance.evaluate import BOOTSTRAP_SEED, Evaluation, comparison_row, paired_bootstrap_test
 from stance.io import write_frame
-from stance.recipes.steps import evaluate_classifier, fit, load_data, save_evaluation
+from stance.recipes.steps import conclude_run, evaluate_classifier, fit, load_data, save_evaluation
 from stance.recipes.training import train
-from stance.runs import Run, finish_run, recording
+from stance.runs import Run, recording
 from stance.splits import split_frames
 
 
@@ -37,7 +37,7 @@ def run_experiment(config: ExperimentConfig, *, command: str | None = None,
             comparison = compare_with_baselines(config, parts, evaluation, run)
             evaluation.tables = {"comparison": comparison, **evaluation.tables}
             save_evaluation(run, evaluation)
-    return finish_run(run), evaluation
+    return conclude_run(run), evaluation
 
 
 def compare_with_baselines(config: ExperimentConfig, parts: dict[str, pd.DataFrame], evaluation: Evaluation,
