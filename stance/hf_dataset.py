@@ -23,6 +23,7 @@ from stance.datasheet import datasheet_section
 from stance.errors import DataError, StanceError
 from stance.io import write_atomic
 from stance.labels import DEFAULT_LABELS
+from stance.runs import package_licence
 from stance.splits import SPLITS, Split, load_split
 
 #: Split names other tools give the dev split, read as ``dev``.
@@ -132,8 +133,6 @@ def dataset_card(frame: pd.DataFrame, features, counts: pd.DataFrame, labels: Se
                  source: Path, sheet: Path, folder: Path) -> str:
     """The dataset card: Hub YAML metadata (licence, language, task, size, features, splits), then
     summary, structure, splits, the datasheet's caveats and uses, and how to load it."""
-    from stance.model_card import licence
-
     feature_info = []
     for name, feature in features.items():
         if name == "label":
@@ -141,7 +140,7 @@ def dataset_card(frame: pd.DataFrame, features, counts: pd.DataFrame, labels: Se
         else:
             feature_info.append({"name": name, "dtype": "string"})
     front = {
-        "license": licence(),
+        "license": package_licence(),
         "language": ["en"],
         "pretty_name": f"stance: {source.stem}",
         "task_categories": ["text-classification"],
@@ -175,6 +174,7 @@ def dataset_card(frame: pd.DataFrame, features, counts: pd.DataFrame, labels: Se
         parts.append("## Caveats\n\nNo datasheet was found beside the source file; document the data before sharing it.")
     parts.append(
         f"## How to load\n\n```python\nimport datasets\n\nsplits = datasets.load_from_disk(\"{folder.as_posix()}\")\n"
-        "splits[\"train\"].features[\"label\"].names\n```\n\nor train on it with stance: `data.path: DIR` in a config "
+        f"splits[\"train\"].features[\"label\"].names\n```\n\nor train on it with stance: `data.path: {folder.as_posix()}` in "
+        "a config "
         "(the split comes from the folder's own splits).")
     return "\n\n".join(parts) + "\n"

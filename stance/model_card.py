@@ -11,24 +11,27 @@ from __future__ import annotations
 
 import json
 import re
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
 
-from stance.data import file_sha256, load_statements
+from stance.data import file_sha256, is_dataset_dict, load_statements
 from stance.datasheet import datasheet_section
 from stance.errors import StanceError
 from stance.io import write_atomic
 from stance.models.base import read_card
-from stance.runs import Run
+from stance.hf_dataset import dataset_split
+from stance.runs import Run, package_licence
+from stance.splits import SPLITS, load_split
 
 #: The file a Hugging Face model folder's card lives in.
 CARD_FILE = "README.md"
 #: Where the weights of a ``model.name`` come from on the Hub, for the names stance resolves itself.
 HUB_IDS = {"default": "sentence-transformers/all-MiniLM-L6-v2"}
+#: Evaluations of the run's own data file; any other (``stance evaluate --data FILE``) is named after its file.
+CORPUS_SPLITS = ("train", "dev", "test", "cross_validation")
 #: Splits a model was selected on: reported, but kept out of ``model-index``.
 SELECTION_SPLITS = ("dev",)
 #: Breakdowns whose weakest group the limitations name, where the run's reports have them.
@@ -92,7 +95,7 @@ def _looks_like_hub_id(name: str) -> bool:
 
 def front_matter(run: Run, config, saved: dict, metrics: dict, pipeline_ready: bool) -> dict[str, Any]:
     """The card's YAML metadata, in the Hub's model-card schema (``model-index`` for the metrics)."""
-    front: dict[str, Any] = {"language": ["en"], "license": licence()}
+    front: dict[str, Any] = {"language": ["en"], "license": package_licence()}
     if pipeline_ready:
         front["library_name"] = "transformers"
         base = base_model_id(saved.get("base_model", config.model.name))
@@ -116,7 +119,8 @@ def front_matter(run: Run, config, saved: dict, metrics: dict, pipeline_ready: b
                                     "name": f"{label}, {_confidence(config)} interval {word} bound"})
         results.append({
             "task": {"type": "text-classification", "name": "Stance classification"},
-            "dataset": {"name": _dataset_name(config, split), "type": str(config.data.path), "split": split},
+            "dataset": {"name": _dataset_name(config, split),
+                        "type": str(config.data.path) if split in CORPUS_SPLITS else split, "split": split},
             "metrics": entries,
         })
     if results:
@@ -124,21 +128,12 @@ def front_matter(run: Run, config, saved: dict, metrics: dict, pipeline_ready: b
     return front
 
 
-def licence() -> str:
-    """The licence the package declares, as the Hub writes it (``mit``)."""
-    try:
-        text = metadata.metadata("stance").get("License") or "mit"
-    except metadata.PackageNotFoundError:  # pragma: no cover - the package is installed to run
-        text = "mit"
-    return text.strip().lower()
-
-
 def _confidence(config) -> str:
     return f"{config.evaluate.confidence:.0%}"
 
 
 def _dataset_name(config, split: str) -> str:
-    if split in ("train", "dev", "test", "cross_validation"):
+    if split in CORPUS_SPLITS:
         return Path(config.data.path).stem
     return split  # an evaluation on another file is named after that file
 
@@ -176,17 +171,18 @@ def _training_data(run: Run, config) -> str:
     data = manifest.get("data", {})
     sizes = data.get("split_sizes", {})
     lines = [f"## Training data\n\n`{config.data.path}`"
-             + (f", split by episode ({', '.join(f'{n} {s}' for s, n in sizes.items())} statements)" if sizes else "")
+             + (f", split by episode ({', '.join(f'{sizes[s]} {s}' for s in SPLITS if s in sizes)} statements)"
+                if sizes else "")
              + ". No episode is in two splits, so the test figures are on requests the model never saw."]
     frame = _run_data(run, config)
     if frame is not None and "grounding" in frame.columns and "episode" in frame.columns:
         split_file = config.data.splits
-        if split_file is not None and Path(split_file).is_file():
-            from stance.splits import load_split
-
-            groups = frame["episode"].map(load_split(split_file).episodes).fillna("not in split")
+        split = (dataset_split(config.data.path) if is_dataset_dict(config.data.path)
+                 else load_split(split_file) if split_file is not None and Path(split_file).is_file() else None)
+        if split is not None:
+            groups = frame["episode"].map(split.episodes).fillna("not in split")
             shares = (frame["grounding"].eq("source").groupby(groups).mean() * 100).round().astype(int)
-            shown = ", ".join(f"{split} {share}%" for split, share in shares.items())
+            shown = ", ".join(f"{split} {shares[split]}%" for split in SPLITS if split in shares)
             lines.append(f"Statements grounded in a stored news page (`grounding: source`) per split: {shown}.")
     caveats = _datasheet_section(config, "Known gaps and biases")
     if caveats:
@@ -244,7 +240,7 @@ def _limitations(run: Run, config, metrics: dict) -> str:
         shown = ", ".join(f"{row[column]} {row['macro_f1']:.2f} (n={int(row['n'])})"
                           for row in table.sort_values("macro_f1").to_dict("records"))
         lines.append(f"- Macro-F1 on {split} by `{column}`: {shown}.")
-    other = [name for name in metrics if name not in ("train", "dev", "test", "cross_validation")]
+    other = [name for name in metrics if name not in CORPUS_SPLITS]
     if other:
         shown = "; ".join(f"`{name}` {_with_interval(metrics[name], 'macro_f1')} (n={int(metrics[name].get('n', 0))})"
                           for name in other)
@@ -264,7 +260,7 @@ def _limitations(run: Run, config, metrics: dict) -> str:
                  f"{', '.join(config.data.labels)}, so text outside that scheme gets one of them anyway.")
     lines.append("- The corpus statements are written in the project's words in the register of news reports; "
                  "sentences taken from real articles, with their attribution and noise, are a different input, "
-                 "and a figure measured here is an upper bound for them until measured on them.")
+                 "and the figures above need not carry over to them until they are measured on such text.")
     return "\n".join(lines[:1]) + "\n\n" + "\n".join(lines[1:])
 
 

@@ -9,8 +9,9 @@ in one go: the same run logs the same way whether it was just trained or trained
 what                 MLflow                                      TensorBoard
 ===================  ==========================================  ============================
 resolved config      params, dotted keys (``train.epochs``)      text ``config``
-training curve       ``train/loss`` by step; ``dev/macro_f1``,   the same scalars
-                     ``dev/accuracy``, ``dev/loss`` by epoch
+training curve       ``train/loss`` by step; ``train/dev_        the same scalars
+                     macro_f1``, ``_accuracy``, ``_loss`` by
+                     epoch
 cross-validation     ``folds/macro_f1`` ... by fold              the same scalars
 final metrics        ``<split>/<metric>`` with ``_ci_low`` and   the same scalars (step 0)
                      ``_ci_high`` bounds
@@ -75,7 +76,8 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 def history_scalars(history: pd.DataFrame) -> list[Scalar]:
-    """The training curve of a Trainer log: loss and learning rate by step, dev metrics by epoch."""
+    """The training curve of a Trainer log: loss and learning rate by step, dev metrics by epoch
+    (``train/dev_macro_f1``: ``dev/macro_f1`` is the final model's, among the final metrics)."""
     scalars = []
     for row in history.to_dict("records"):
         step = _int(row.get("step"))
@@ -87,7 +89,7 @@ def history_scalars(history: pd.DataFrame) -> list[Scalar]:
         if epoch is not None:
             for column in ("eval_macro_f1", "eval_accuracy", "eval_loss"):
                 if _finite(row.get(column)):
-                    scalars.append(Scalar(f"dev/{column.removeprefix('eval_')}", epoch, float(row[column])))
+                    scalars.append(Scalar(f"train/dev_{column.removeprefix('eval_')}", epoch, float(row[column])))
     return scalars
 
 
