@@ -94,7 +94,7 @@ def read_dataset_dict(path: str | Path) -> pd.DataFrame:
     if not isinstance(splits, datasets.DatasetDict):
         splits = datasets.DatasetDict({"train": splits})
     frames = []
-    for name, part in splits.items():
+    for part in splits.values():
         frame = part.to_pandas()
         for column, feature in part.features.items():
             if isinstance(feature, datasets.ClassLabel):

@@ -134,7 +134,7 @@ def dataset_card(frame: pd.DataFrame, features, counts: pd.DataFrame, labels: Se
     """The dataset card: Hub YAML metadata (licence, language, task, size, features, splits), then
     summary, structure, splits, the datasheet's caveats and uses, and how to load it."""
     feature_info = []
-    for name, feature in features.items():
+    for name in features:
         if name == "label":
             feature_info.append({"name": name, "dtype": {"class_label": {"names": {str(i): n for i, n in enumerate(labels)}}}})
         else:

@@ -20,9 +20,9 @@ import yaml
 from stance.data import file_sha256, is_dataset_dict, load_statements
 from stance.datasheet import datasheet_section
 from stance.errors import StanceError
+from stance.hf_dataset import dataset_split
 from stance.io import write_atomic
 from stance.models.base import read_card
-from stance.hf_dataset import dataset_split
 from stance.runs import Run, package_licence
 from stance.splits import SPLITS, load_split
 
