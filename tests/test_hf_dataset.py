@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import LABELS, toy_frame
 from typer.testing import CliRunner
 
+from conftest import LABELS, toy_frame
 from stance.cli import app
 from stance.data import load_statements
 from stance.errors import DataError
