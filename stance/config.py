@@ -180,6 +180,25 @@ class OutputConfig(_Section):
     dir: Path = Field(Path("experiments"), description="Parent folder of run directories.")
 
 
+class TrackingConfig(_Section):
+    """Where a finished run is also logged, besides its own folder (`--track` on the command line)."""
+
+    backend: Literal["none", "mlflow", "tensorboard"] = Field(
+        "none", description="none: the run folder only. mlflow: params (the resolved config as dotted keys), the "
+        "training curve, final metrics with their interval bounds, reports and model as artifacts (needs "
+        "`pip install stance[tracking]`). tensorboard: the same scalars as event files in the run's tensorboard/.",
+    )
+    experiment: str | None = Field(None, description="MLflow experiment name; null: the config's name.")
+    uri: str | None = Field(
+        None, description="MLflow tracking URI; null: the MLFLOW_TRACKING_URI environment variable, else the local "
+        "store in tracking.local_dir.",
+    )
+    local_dir: Path = Field(
+        Path("mlruns"), description="The local MLflow store used when no URI is given: a SQLite database "
+        "(mlflow.db) and the artifacts (artifacts/) in this folder.",
+    )
+
+
 class ExperimentConfig(_Section):
     """One experiment: data → split → model → training → evaluation → reports."""
 
@@ -193,6 +212,7 @@ class ExperimentConfig(_Section):
     evaluate: EvaluationConfig = Field(default_factory=EvaluationConfig)
     predict: PredictConfig = Field(default_factory=PredictConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     seeds: list[int] | None = Field(None, description="Run once per seed (overrides train.seed) and aggregate.")
     sweep: dict[str, list[Any]] | None = Field(
         None, description="Grid of dotted keys to values; one run per point (times seeds)."

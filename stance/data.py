@@ -51,6 +51,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
     Line numbers in later errors are file lines: the frame's ``_line`` column holds them.
     """
     path = Path(path)
+    if is_dataset_dict(path):
+        return read_dataset_dict(path)
     fmt = file_format(path)
     if not path.is_file():
         raise DataError(f"{path} does not exist", hint="check the path")
@@ -95,6 +97,36 @@ def _tsv_lines(path: Path) -> list[int]:
 def _tsv_record_lines(path: Path, n_records: int) -> list[int]:
     lines = _tsv_lines(path)
     return lines if len(lines) == n_records else list(range(2, n_records + 2))
+#: The file that marks a folder written by ``datasets.DatasetDict.save_to_disk``.
+DATASET_DICT_FILE = "dataset_dict.json"
+
+
+def is_dataset_dict(path: str | Path) -> bool:
+    """Whether ``path`` is a Hugging Face ``DatasetDict`` folder (``stance data export --format hf``)."""
+    return (Path(path) / DATASET_DICT_FILE).is_file()
+
+
+def read_dataset_dict(path: str | Path) -> pd.DataFrame:
+    """Every split of a saved ``DatasetDict`` as one frame of strings, its splits one after another
+    (a ``ClassLabel`` column as its label names); ``_line`` counts rows across them."""
+    import datasets
+
+    try:
+        splits = datasets.load_from_disk(str(path))
+    except (OSError, ValueError, KeyError) as err:
+        raise DataError(f"{path}: cannot be read as a Hugging Face dataset ({type(err).__name__}: {err})") from None
+    if not isinstance(splits, datasets.DatasetDict):
+        splits = datasets.DatasetDict({"train": splits})
+    frames = []
+    for part in splits.values():
+        frame = part.to_pandas()
+        for column, feature in part.features.items():
+            if isinstance(feature, datasets.ClassLabel):
+                frame[column] = [feature.int2str(int(v)) if v is not None and v >= 0 else "" for v in frame[column]]
+        frames.append(frame.astype(object).where(frame.notna(), "").astype(str))
+    frame = pd.concat(frames, ignore_index=True)
+    frame["_line"] = range(1, len(frame) + 1)
+    return frame
 
 
 def _csv_record_lines(path: Path, n_records: int) -> list[int]:
@@ -373,9 +405,16 @@ def _lines(frame: pd.DataFrame, mask: pd.Series) -> str:
 
 
 def file_sha256(path: str | Path) -> str:
-    """sha256 of a file's bytes (run manifests record it for every data file)."""
+    """sha256 of a file's bytes (run manifests record it for every data file); for a folder (a
+    saved dataset), of its files' relative paths and bytes, in path order."""
+    path = Path(path)
+    if path.is_dir():
+        digest = hashlib.sha256()
+        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            digest.update(f"{file.relative_to(path).as_posix()}\0{file_sha256(file)}\n".encode())
+        return digest.hexdigest()
     digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
+    with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

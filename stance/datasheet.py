@@ -6,6 +6,7 @@ the prose around it is written by people.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -124,3 +125,24 @@ def update_datasheet(corpus: Path, sheet: Path, splits: Path | None = None, agre
     else:
         text = text.rstrip() + "\n\n" + section + "\n"
     write_atomic(sheet, text)
+
+
+def datasheet_section(sheet: Path, heading: str, *, first_sentence: bool = True) -> str:
+    """The bullets of the datasheet section ``## heading``, each cut to its bold lead and first
+    sentence (``first_sentence=False``: whole); empty when the sheet or the section is missing.
+    Model and dataset cards quote a datasheet's caveats through this, so they follow its edits."""
+    if not Path(sheet).is_file():
+        return ""
+    text = Path(sheet).read_text(encoding="utf-8")
+    match = re.search(rf"^## {re.escape(heading)}\s*$(.*?)(?=^## |\Z)", text, flags=re.M | re.S)
+    if not match:
+        return ""
+    shown = []
+    for bullet in re.split(r"^- ", match.group(1), flags=re.M)[1:]:
+        flat = " ".join(bullet.split())
+        if first_sentence:
+            lead = re.match(r"(\*\*[^*]+\*\*\s*)?(.*)", flat)
+            sentence = re.match(r"(.+?[.])(\s|$)", lead.group(2))
+            flat = (lead.group(1) or "") + (sentence.group(1) if sentence else lead.group(2))
+        shown.append(f"- {flat}")
+    return "\n".join(shown)

@@ -227,6 +227,16 @@ def environment() -> dict[str, Any]:
     return info
 
 
+def package_licence() -> str:
+    """The licence stance declares, as the Hugging Face Hub writes it (``mit``): model and dataset
+    cards state it."""
+    try:
+        text = metadata.metadata("stance").get("License") or "mit"
+    except metadata.PackageNotFoundError:  # pragma: no cover - the package is installed to run
+        text = "mit"
+    return text.strip().lower()
+
+
 def git_state(cwd: Path | None = None) -> dict[str, Any]:
     """Commit and dirtiness of the repository the command runs in (``None`` outside git)."""
 

@@ -258,6 +258,18 @@ def _bogus_folder(name: str) -> Callable[[Path, dict], None]:
     return setup
 
 
+def _leaky_dataset(folder: Path, ctx: dict) -> None:
+    import datasets
+
+    frame = toy_frame()
+    # One statement of e2 sits in test, the rest of e2 in train.
+    split = frame["episode"].map({"e1": "train", "e2": "train", "e3": "dev", "e4": "test"})
+    split[frame.index[frame["episode"] == "e2"][0]] = "test"
+    datasets.DatasetDict({
+        name: datasets.Dataset.from_pandas(frame[split == name], preserve_index=False) for name in ("train", "dev", "test")
+    }).save_to_disk(str(folder / "leaky"))
+
+
 def _interrupt(folder: Path, ctx: dict) -> None:
     import stance.recipes.training
 
@@ -285,6 +297,7 @@ SETUPS: dict[str, Callable[[Path, dict], None]] = {
     "duplicate_ids": _csv("duplicate_ids.csv", {(1, "id"): "e1-00"}),
     "conflicting_labels": _csv("conflicting.csv", {(1, "text"): toy_frame().loc[0, "text"].upper()}),
     "long_text": _csv("long.csv", {(3, "text"): _LONG_TEXT}),
+    "dataset_shared_episode": _with(_toy, _leaky_dataset),
     "class_missing": _with(_run, _edit(lambda f: f[f["label"] != "consider"], "no_consider.csv")),
     "label_set_differs": _with(_run, _edit(lambda f: f.replace({"label": {"consider": "maybe"}}), "other_scheme.csv")),
     "no_label_column": _with(_run, _edit(lambda f: f.drop(columns="label"), "unlabelled.csv")),
@@ -314,10 +327,12 @@ SETUPS: dict[str, Callable[[Path, dict], None]] = {
     "pickled_weights": _pickled_weights,
     "pickled_baseline": _pickled_baseline,
     "resume_complete_run": _run,
+    "card_without_model": lambda folder, ctx: shutil.rmtree(_run(folder, ctx) / "model"),
     "output_exists": _with(_run, _file("predictions.csv", "kept,as,it,is\n")),
     "split_file_exists": _toy,
     "import_unknown_format": lambda folder, ctx: None,
     "import_split_unknown": _file("annotations.txt", "ID\tTarget\tTweet\tStance\n1\tAtheism\tGod is good.\tAGAINST\n"),
+    "export_exists": _with(_toy, _bogus_folder("hf")),
     "usage_missing_argument": lambda folder, ctx: None,
     "usage_bad_option": _toy,
     "usage_train_without_config": lambda folder, ctx: None,

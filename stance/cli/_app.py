@@ -31,6 +31,9 @@ SetOpt = Annotated[
     typer.Option("--set", help="Override a config key, e.g. --set train.learning_rate=3e-5 (repeatable)."),
 ]
 RunArg = Annotated[Path, typer.Argument(help="Run directory (under experiments/).", show_default=False)]
+TrackOpt = Annotated[Optional[str], typer.Option(
+    "--track", help="Also log the run to mlflow or tensorboard (sets tracking.backend; MLFLOW_TRACKING_URI picks "
+    "the MLflow server, else ./mlruns).", show_default=False)]
 WideOpt = Annotated[bool, typer.Option("--wide", help="Show every column of the tables (the default fits an "
                                        "80-column terminal; the CSV files always hold every column).")]
 
@@ -88,3 +91,8 @@ def refuse_existing(*paths: Optional[Path], force: bool) -> None:
     for path in paths:
         if path is not None and path.exists() and not force:
             raise StanceError(f"{path} already exists", hint="pass --force to overwrite it")
+
+
+def with_tracking(overrides: Optional[list[str]], track: Optional[str]) -> list[str]:
+    """The ``--set`` overrides with ``--track BACKEND`` added as ``tracking.backend=BACKEND``."""
+    return [*(overrides or []), *([f"tracking.backend={track}"] if track else [])]

@@ -1,4 +1,5 @@
-"""Data commands: ``stance data validate|stats|split|check|datasheet|import``."""
+
+"""Data commands: ``stance data validate|stats|split|check|datasheet|import|export``."""
 
 from __future__ import annotations
 
@@ -193,3 +194,25 @@ def data_datasheet(
     has_agreement = agreement is not None and (agreement / "second_pass.jsonl").exists()
     update_datasheet(file, sheet, splits, agreement if has_agreement else None)
     console.print(f"[green]updated[/] {sheet}")
+
+
+@data_app.command("export")
+@handles_errors
+def data_export(
+    out: Annotated[Path, typer.Argument(help="Folder to write.", show_default=False)],
+    format: Annotated[str, typer.Option("--format", help="hf: a Hugging Face DatasetDict (save_to_disk).")] = "hf",
+    file: Annotated[Path, typer.Option("--data", help="Labelled statements file.")] = Path("data/statements.jsonl"),
+    splits: Annotated[Path, typer.Option(help="Split file.")] = Path("data/splits.json"),
+    labels: Annotated[str, typer.Option(help="Comma-separated label set, in ClassLabel order.")] = ",".join(DEFAULT_LABELS),
+    force: Annotated[bool, typer.Option(help="Replace an existing folder.")] = False,
+) -> None:
+    """Write the statements, split into train/dev/test by the split file, as a Hugging Face DatasetDict
+    in OUT with a dataset card (README.md) and the datasheet. datasets.load_from_disk(OUT) reads it,
+    and so does `data.path: OUT` in a config."""
+    from stance.hf_dataset import export_hf
+    from stance.report import show
+
+    if format != "hf":
+        raise typer.BadParameter(f"unknown format {format!r}: use hf", param_hint="--format")
+    counts = export_hf(file, splits, out, labels=labels.split(","), force=force)
+    show(counts, title=f"wrote {out}", console=console)

@@ -13,12 +13,14 @@ from stance.cli._app import (
     ConfigArg,
     RunArg,
     SetOpt,
+    TrackOpt,
     WideOpt,
     app,
     command_line,
     console,
     handles_errors,
     warn,
+    with_tracking,
 )
 from stance.errors import StanceError
 
@@ -34,6 +36,7 @@ def train(
         help="Continue this interrupted run (<id>.incomplete) from its last checkpoint, with its own config.",
         show_default=False)] = None,
     wide: WideOpt = False,
+    track: TrackOpt = None,
 ) -> None:
     """Fine-tune a model from CONFIG into a new run directory and report dev metrics.
 
@@ -46,13 +49,14 @@ def train(
     from stance.runs import open_run
 
     if resume is not None:
-        if config is not None or set_:
+        if config is not None or set_ or track:
             raise typer.BadParameter("--resume takes no CONFIG or --set: RUN keeps its own config")
         run, evaluations = resume_run(open_run(resume, require_complete=False), command=command_line(), progress=True)
     elif config is None:
         raise typer.BadParameter("give a CONFIG, or --resume RUN to continue an interrupted run")
     else:
-        run, evaluations = train_run(load_config(config, set_ or []), command=command_line(), progress=True)
+        run, evaluations = train_run(load_config(config, with_tracking(set_, track)), command=command_line(),
+                                     progress=True)
     for name, evaluation in evaluations.items():
         print_evaluation(evaluation, f"{name} ({run.id})", wide=wide)
     console.print(f"run: [bold]{run.path}[/]")
@@ -60,7 +64,7 @@ def train(
 
 @app.command("run")
 @handles_errors
-def run_command(config: ConfigArg, set_: SetOpt = None, wide: WideOpt = False) -> None:
+def run_command(config: ConfigArg, set_: SetOpt = None, wide: WideOpt = False, track: TrackOpt = None) -> None:
     """Train, evaluate on the held-out split beside the baselines and write every report.
 
     A config with `seeds:` or `sweep:` runs once per point and seed and writes an aggregated report.
@@ -70,7 +74,7 @@ def run_command(config: ConfigArg, set_: SetOpt = None, wide: WideOpt = False) -
     from stance.recipes import cross_validate, run_experiment, run_many, usable_baselines
     from stance.report import read_csv_table, show
 
-    cfg = load_config(config, set_ or [])
+    cfg = load_config(config, with_tracking(set_, track))
     for message in usable_baselines(cfg)[1]:
         warn(message)
     if cfg.seeds or cfg.sweep:

@@ -12,8 +12,8 @@ from stance.data import file_sha256, load_statements
 from stance.errors import ConfigError, DataError
 from stance.evaluate import Evaluation, evaluate_predictions
 from stance.models import TextInputs
-from stance.recipes.steps import check_hardware, fit, save_evaluation
-from stance.runs import Run, finish_run, new_run, recording
+from stance.recipes.steps import check_hardware, conclude_run, fit, save_evaluation
+from stance.runs import Run, new_run, recording
 from stance.splits import hold_out_episodes
 
 #: The name under which a cross-validation run reports its pooled out-of-fold predictions (and its kind).
@@ -85,7 +85,7 @@ def cross_validate(config: ExperimentConfig, folds: int | None = None, *,
                                    for m in ("accuracy", "macro_f1") for stat in ("mean", "std")})
         save_evaluation(run, evaluation)
         run.update_manifest(folds={str(fold): names for fold, names in episodes.items()})
-    return CrossValidation(finish_run(run), fold_table, aggregate, evaluation)
+    return CrossValidation(conclude_run(run), fold_table, aggregate, evaluation)
 
 
 def _hold_out_dev(train: pd.DataFrame, config: ExperimentConfig) -> dict[str, pd.DataFrame]:

@@ -10,9 +10,9 @@ from stance.distributed import is_main_process
 from stance.evaluate import BOOTSTRAP_SEED, Evaluation, comparison_row, paired_bootstrap_test
 from stance.io import write_frame
 from stance.models import MODELS
-from stance.recipes.steps import evaluate_classifier, fit, load_data, save_evaluation
+from stance.recipes.steps import conclude_run, evaluate_classifier, fit, load_data, save_evaluation
 from stance.recipes.training import train
-from stance.runs import Run, finish_run, recording
+from stance.runs import Run, recording
 from stance.splits import split_frames
 
 
@@ -39,7 +39,7 @@ def run_experiment(config: ExperimentConfig, *, command: str | None = None,
             comparison = compare_with_baselines(config, parts, evaluation, run, baselines)
             evaluation.tables = {"comparison": comparison, **evaluation.tables}
             save_evaluation(run, evaluation)
-    return finish_run(run), evaluation
+    return conclude_run(run), evaluation
 
 
 def usable_baselines(config: ExperimentConfig) -> tuple[list[str], list[str]]:

@@ -67,7 +67,7 @@ def _environment_differences(manifest: dict, config: ExperimentConfig) -> list[s
         if now.get(name) != version:
             warnings.append(f"{name} was {version}, is {now.get(name)}")
     for path, digest in manifest.get("data", {}).get("files_sha256", {}).items():
-        if not Path(path).is_file():
+        if not Path(path).exists():  # a file, or a saved dataset folder
             warnings.append(f"data file {path} is missing")
         elif file_sha256(path) != digest:
             warnings.append(f"data file {path} has changed: sha256 was {digest[:12]}…, is {file_sha256(path)[:12]}…")

@@ -11,16 +11,19 @@ from pathlib import Path
 import pandas as pd
 
 from stance.config import ExperimentConfig
-from stance.data import file_sha256, load_statements
+from stance.data import file_sha256, is_dataset_dict, load_statements
 from stance.errors import DataError
 from stance.evaluate import Evaluation, check_label_set, evaluate_predictions
+from stance.hf_dataset import dataset_split
+from stance.model_card import write_model_card
 from stance.models import Classifier, TextInputs, build_classifier
 from stance.models.inference import check_training_precision
 from stance.pages import write_evaluation_page
 from stance.report import write_tables
-from stance.runs import Run
+from stance.runs import Run, finish_run
 from stance.seed import set_seed
 from stance.splits import Split, load_split, make_split
+from stance.tracking import track_run
 
 
 def check_hardware(config: ExperimentConfig) -> None:
@@ -39,7 +42,10 @@ def load_data(config: ExperimentConfig) -> tuple[pd.DataFrame, Split]:
 
 
 def resolve_split(config: ExperimentConfig, frame: pd.DataFrame) -> Split:
-    """The config's split file, or (``data.splits: null``) a split made from ``split.seed``."""
+    """The config's split file, or (``data.splits: null``) a split made from ``split.seed``; for a
+    Hugging Face dataset folder, its own splits (``data.splits`` is not read)."""
+    if is_dataset_dict(config.data.path):
+        return dataset_split(config.data.path)
     if config.data.splits is not None:
         return load_split(config.data.splits)
     return make_split(frame, seed=config.split.seed, dev_fraction=config.split.dev_fraction,
@@ -49,7 +55,7 @@ def resolve_split(config: ExperimentConfig, frame: pd.DataFrame) -> Split:
 def data_provenance(config: ExperimentConfig, frame: pd.DataFrame, split: Split) -> dict:
     """Hashes a reviewer needs to know the run saw the same data and the same split."""
     files = {str(config.data.path): file_sha256(config.data.path)}
-    if config.data.splits is not None:
+    if config.data.splits is not None and not is_dataset_dict(config.data.path):
         files[str(config.data.splits)] = file_sha256(config.data.splits)
     sizes = split.assign(frame).value_counts().to_dict()
     return {"files_sha256": files, "split_membership_sha256": split.membership_sha256(frame), "split_sizes": sizes}
@@ -117,3 +123,13 @@ def save_evaluation(run: Run, evaluation: Evaluation) -> None:
         metrics[f"{interval.metric}_ci_high"] = interval.high
     run.record_metrics(evaluation.name, metrics)
     write_evaluation_page(run, evaluation, metrics, folder)
+
+
+def conclude_run(run: Run) -> Run:
+    """Finish ``run``: write its model card (``model/README.md``, where it saved a model), mark it
+    complete, then send it to the tracker its config names (``tracking.backend``)."""
+    if run.model_dir.is_dir():
+        write_model_card(run)
+    run = finish_run(run)
+    track_run(run)
+    return run

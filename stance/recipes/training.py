@@ -13,9 +13,9 @@ from stance.distributed import is_main_process
 from stance.errors import RunError
 from stance.evaluate import Evaluation
 from stance.io import write_atomic
-from stance.recipes.steps import check_hardware, data_provenance, evaluate_classifier, fit, load_data, save_evaluation
+from stance.recipes.steps import check_hardware, conclude_run, data_provenance, evaluate_classifier, fit, load_data, save_evaluation
 from stance.report import plot_history
-from stance.runs import Run, finish_run, new_shared_run, recording, reopen_run
+from stance.runs import Run, new_shared_run, recording, reopen_run
 from stance.splits import Split, split_frames
 
 
@@ -57,7 +57,7 @@ def train(config: ExperimentConfig, *, command: str | None = None, progress: boo
                 evaluations[name] = evaluate_classifier(classifier, parts[name], config, name)
                 save_evaluation(run, evaluations[name])
     shutil.rmtree(run.checkpoint_dir, ignore_errors=True)
-    return (finish_run(run) if finish else run), evaluations
+    return (conclude_run(run) if finish else run), evaluations
 
 
 def check_resumable(run: Run, config: ExperimentConfig, provenance: dict) -> None:
