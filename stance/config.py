@@ -121,6 +121,13 @@ class EvaluationConfig(_Section):
     significance_resamples: int = Field(
         2000, ge=100, description="Resamples of the paired approximate-randomisation test against each baseline."
     )
+    calibrate: bool = Field(
+        True,
+        description="After training, fit one temperature on the dev split (temperature scaling: the logits divided "
+        "by T, minimising dev NLL), save it with the model and apply it wherever probabilities are used; reports "
+        "show ECE and the reliability diagram before and after. Transformer and seed_ensemble models (one T for the "
+        "ensemble's average); baselines ignore it. Runs saved before this key existed read as false.",
+    )
     cross_validation: int | None = Field(
         None, ge=2,
         description="Evaluate by k-fold cross-validation by episode (GroupKFold over the whole data file) "

@@ -81,6 +81,11 @@ class Classifier(ABC):
     max_length: int | None = None
     #: The precision prediction runs in (what :meth:`prepare_inference` set).
     precision: str = "fp32"
+    #: Whether :meth:`predict_proba` divides the model's logits by :attr:`temperature`
+    #: (temperature scaling, :mod:`stance.models.calibration`); baselines say no.
+    calibratable: ClassVar[bool] = False
+    #: The fitted temperature (1.0: probabilities as the model gives them), saved in the model card.
+    temperature: float = 1.0
 
     def __init__(self, labels: Sequence[str]) -> None:
         self.labels = list(labels)

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from stance.errors import ModelError
 from stance.labels import label_maps
 from stance.models.base import Classifier, TextInputs, read_card
+from stance.models.calibration import card_temperature
 from stance.models.inference import (
     Precision,
     compiled_or_none,
@@ -76,6 +77,7 @@ class TransformerClassifier(Classifier):
     """A sequence-classification head on a pretrained encoder, fine-tuned end to end."""
 
     kind = "transformer"
+    calibratable = True
 
     def __init__(self, labels: Sequence[str], model_name: str, *, max_length: int, pooling: Pooling,
                  training: FineTuning | None = None, predict_batch_size: int | None = None) -> None:
@@ -171,6 +173,7 @@ class TransformerClassifier(Classifier):
         if self.training is None:
             raise ModelError("this transformer was loaded for prediction: build it from a config to train it")
         settings = self.training
+        self.temperature = 1.0  # a temperature fitted to old weights would not fit the new ones
         set_seed(seed)
         self._load_pretrained()
         if settings.head_init == "linear_probe":
@@ -337,7 +340,8 @@ class TransformerClassifier(Classifier):
             return np.zeros((0, len(self.labels)), dtype=np.float64)
         out = np.zeros((len(x), len(self.labels)), dtype=np.float64)
         for index, logits in self._forward(x, batch_size):
-            out[index] = torch.softmax(logits.double(), dim=-1).cpu().numpy()
+            # Temperature scaling happens here, the one place every consumer's probabilities come from.
+            out[index] = torch.softmax(logits.double() / self.temperature, dim=-1).cpu().numpy()
         return out
 
     def _forward(self, x: TextInputs, batch_size: int):
@@ -411,7 +415,7 @@ class TransformerClassifier(Classifier):
         self.model.save_pretrained(path)
         self.tokenizer.save_pretrained(path)
         self.write_card(path, base_model=self.model_name, max_length=self.max_length, pooling=self.pooling,
-                        eval_batch_size=self.eval_batch_size)
+                        eval_batch_size=self.eval_batch_size, temperature=self.temperature)
 
     @classmethod
     def load(cls, path: Path) -> TransformerClassifier:
@@ -426,6 +430,7 @@ class TransformerClassifier(Classifier):
         # Cards written before they recorded eval_batch_size and pooling: the values every run then used.
         model = cls(card["labels"], card.get("base_model", "default"), max_length=card.get("max_length", 128),
                     pooling=card.get("pooling", "cls"), predict_batch_size=card.get("eval_batch_size", 64))
+        model.temperature = card_temperature(card, path)  # cards written before calibration: 1.0, none
         model.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
         model.model = AutoModelForSequenceClassification.from_pretrained(
             path, use_safetensors=True, trust_remote_code=False).eval()

@@ -1,4 +1,4 @@
-"""The steps every recipe is made of: load → split → fit → evaluate → save.
+"""The steps every recipe is made of: load → split → fit → calibrate → evaluate → save.
 
 Each is a plain function of the config (and what the step before returned), as usable from a
 notebook as from a recipe.
@@ -14,7 +14,10 @@ from stance.config import ExperimentConfig
 from stance.data import file_sha256, load_statements
 from stance.errors import DataError
 from stance.evaluate import Evaluation, check_label_set, evaluate_predictions
+from stance.io import PROBABILITY_DECIMALS
+from stance.labels import label_maps
 from stance.models import Classifier, TextInputs, build_classifier
+from stance.models.calibration import fit_temperature, temper
 from stance.pages import write_evaluation_page
 from stance.report import write_tables
 from stance.runs import Run
@@ -74,6 +77,22 @@ def fit(config: ExperimentConfig, parts: dict[str, pd.DataFrame], run: Run | Non
     return classifier, history
 
 
+def calibrate(classifier: Classifier, dev: pd.DataFrame, config: ExperimentConfig) -> float | None:
+    """Fit ``classifier``'s temperature on ``dev`` (temperature scaling) when the config asks for it
+    and the model has logits to scale; returns the temperature, or ``None`` where none was fitted.
+
+    The fit reads the dev probabilities rounded as ``reports/dev/predictions.csv`` saves them, so
+    ``stance calibrate`` on a finished run's saved predictions finds the same temperature.
+    """
+    if not (config.evaluate.calibrate and classifier.calibratable) or dev.empty:
+        return None
+    classifier.temperature = 1.0
+    proba = classifier.predict_proba(TextInputs.from_frame(dev, config.input.mode)).round(PROBABILITY_DECIMALS)
+    _, label2id = label_maps(classifier.labels)
+    classifier.temperature = fit_temperature(proba, [label2id[label] for label in dev["label"]])
+    return classifier.temperature
+
+
 def evaluate_classifier(classifier: Classifier, frame: pd.DataFrame, config: ExperimentConfig, name: str) -> Evaluation:
     """Predict ``frame`` with ``classifier`` and evaluate it as the config says.
 
@@ -85,9 +104,13 @@ def evaluate_classifier(classifier: Classifier, frame: pd.DataFrame, config: Exp
     proba = classifier.predict_proba(inputs)
     truncated = classifier.count_truncated(inputs)
     ev = config.evaluate
+    scaled = classifier.temperature != 1.0
     evaluation = evaluate_predictions(frame, proba, classifier.labels, name=name, bootstrap=ev.bootstrap,
                                       confidence=ev.confidence, cluster_by=ev.cluster_by, breakdowns=ev.breakdowns,
-                                      truncated=truncated)
+                                      truncated=truncated,
+                                      # before scaling, recovered exactly from after it: no second forward pass
+                                      uncalibrated=temper(proba, 1 / classifier.temperature) if scaled else None,
+                                      temperature=classifier.temperature if scaled else None)
     if truncated:
         evaluation.warnings.append(
             f"{name}: {truncated} of {len(frame)} statement(s) are longer than {classifier.max_length} "
