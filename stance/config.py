@@ -164,6 +164,24 @@ class PredictConfig(_Section):
                         description="auto: the GPU when torch sees one, else the CPU; or cpu, cuda, cuda:N.")
 
 
+class DistillConfig(_Section):
+    """Knowledge distillation: train the configured model (the student) on a teacher run's class
+    probabilities instead of the gold labels alone (`stance distill TEACHER_RUN CONFIG` sets it)."""
+
+    teacher: Path = Field(..., description="Run directory of the teacher; it must exist to train or reproduce the "
+                          "student. Its probabilities are the teacher's as it predicts them (temperature-scaled "
+                          "when its run was calibrated).")
+    unlabelled: Path | None = Field(
+        None, description="Extra statements without labels (a file with `text`, and `request` for request_text "
+        "models) that the teacher labels and the student also fits; null: the train split only.")
+    temperature: float = Field(
+        2.0, gt=0, description="τ: teacher and student probabilities are both softened as softmax(logits / τ) in the "
+        "distillation loss (KL divergence × τ²); 1: the teacher's probabilities as they are.")
+    hard_weight: float = Field(
+        0.0, ge=0, le=1, description="Share of the loss given to cross-entropy on the gold labels of the train "
+        "split (the rest is the distillation loss); 0: the teacher's probabilities alone.")
+
+
 class OutputConfig(_Section):
     """Where runs land."""
 
@@ -182,6 +200,9 @@ class ExperimentConfig(_Section):
     train: TrainConfig = Field(default_factory=TrainConfig)
     evaluate: EvaluationConfig = Field(default_factory=EvaluationConfig)
     predict: PredictConfig = Field(default_factory=PredictConfig)
+    distill: DistillConfig | None = Field(
+        None, description="Train the model as a student of a teacher run (transformer models; baselines ignore it); "
+        "null: ordinary training.")
     output: OutputConfig = Field(default_factory=OutputConfig)
     seeds: list[int] | None = Field(None, description="Run once per seed (overrides train.seed) and aggregate.")
     sweep: dict[str, list[Any]] | None = Field(
@@ -199,6 +220,9 @@ class ExperimentConfig(_Section):
             entry.params.model_validate(self.model.params)
         except ValidationError as err:
             raise ValueError(_describe_errors(err, entry.params, prefix="model.params")) from None
+        if self.distill is not None and self.evaluate.cross_validation:
+            raise ValueError("distill and evaluate.cross_validation do not go together: the teacher run was trained "
+                             "on statements of the held-out folds; cross-validate the student without distill")
         if not entry.uses_train_seed and (self.seeds or "train.seed" in (self.sweep or {})):
             raise ValueError(f"model.type {self.model.type!r} takes its seeds from model.params, not train.seed: "
                              "a seeds sweep over it would train the same model once per seed; vary "

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from stance.cli._app import RunArg, app, command_line, console, handles_errors
+from stance.cli._app import ConfigArg, RunArg, SetOpt, WideOpt, app, command_line, console, handles_errors
 
 
 @app.command()
@@ -32,3 +32,32 @@ def calibrate(run: RunArg) -> None:
 
     show(pd.DataFrame(rows), title=f"temperature T = {result.temperature:.4f} (fitted on dev)", console=console)
     console.print(f"calibrated: [bold]{result.run.path}[/]")
+
+
+@app.command()
+@handles_errors
+def distill(
+    teacher: Annotated[Path, typer.Argument(help="The teacher: a finished run directory.", show_default=False)],
+    config: ConfigArg,
+    unlabelled: Annotated[Optional[Path], typer.Option(
+        help="Statements without labels (text, and request for request_text models) that the teacher labels "
+        "for the student to fit too.", show_default=False)] = None,
+    set_: SetOpt = None,
+    wide: WideOpt = False,
+) -> None:
+    """Train CONFIG's model on TEACHER's class probabilities (knowledge distillation), as a new run.
+
+    The student fits the teacher's probabilities on the train split (and on --unlabelled), softened by
+    distill.temperature and mixed with the gold labels by distill.hard_weight; it is then calibrated
+    and evaluated like `stance run`. The run's config names the teacher, which reproducing it needs.
+    """
+    from stance.cli.experiments import print_evaluation
+    from stance.config import load_config
+    from stance.recipes import distill as distill_run
+
+    run, evaluation = distill_run(teacher, load_config(config, set_ or []), unlabelled=unlabelled,
+                                  command=command_line(), progress=True)
+    if evaluation is None:  # a torchrun process other than rank 0: rank 0 reports
+        return
+    print_evaluation(evaluation, f"student of {teacher}: {evaluation.name} split ({run.id})", full=True, wide=wide)
+    console.print(f"reports: [bold]{run.reports_dir(evaluation.name)}[/]")

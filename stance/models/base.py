@@ -86,6 +86,9 @@ class Classifier(ABC):
     calibratable: ClassVar[bool] = False
     #: The fitted temperature (1.0: probabilities as the model gives them), saved in the model card.
     temperature: float = 1.0
+    #: Whether :meth:`fit` takes ``teacher=`` (:class:`~stance.models.distillation.TeacherTargets`)
+    #: and can be trained as a distillation student.
+    distillable: ClassVar[bool] = False
 
     def __init__(self, labels: Sequence[str]) -> None:
         self.labels = list(labels)

@@ -27,6 +27,7 @@ from stance.errors import ModelError
 from stance.labels import label_maps
 from stance.models.base import Classifier, TextInputs, read_card
 from stance.models.calibration import card_temperature
+from stance.models.distillation import TeacherTargets, distillation_loss, gold_of, one_hot_packed
 from stance.models.inference import (
     Precision,
     compiled_or_none,
@@ -78,6 +79,7 @@ class TransformerClassifier(Classifier):
 
     kind = "transformer"
     calibratable = True
+    distillable = True
 
     def __init__(self, labels: Sequence[str], model_name: str, *, max_length: int, pooling: Pooling,
                  training: FineTuning | None = None, predict_batch_size: int | None = None) -> None:
@@ -164,7 +166,11 @@ class TransformerClassifier(Classifier):
         dataset = dataset.map(tokenize, batched=True, remove_columns=[c for c in dataset.column_names if c not in keep])
         return dataset.map(lambda row: {"length": len(row["input_ids"])})
 
-    def fit(self, train_x, train_y, dev_x=None, dev_y=None, *, seed: int = 0) -> list[dict[str, Any]]:
+    def fit(self, train_x, train_y, dev_x=None, dev_y=None, *, seed: int = 0,
+            teacher: TeacherTargets | None = None) -> list[dict[str, Any]]:
+        """Fine-tune on ``train`` (selecting the epoch on dev macro-F1); with ``teacher``, distil: fit
+        the teacher's probabilities for each train input (:mod:`stance.models.distillation`), where
+        ``train_y`` may hold ``None`` for inputs only the teacher labelled."""
         import torch
         from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainingArguments
 
@@ -177,9 +183,16 @@ class TransformerClassifier(Classifier):
         set_seed(seed)
         self._load_pretrained()
         if settings.head_init == "linear_probe":
-            self._linear_probe(train_x, train_y)
-        train_ds = self._encode(train_x, train_y)
-        dev_ds = self._encode(dev_x, dev_y) if dev_x is not None and dev_y is not None else None
+            self._linear_probe(train_x, train_y if teacher is None else [self.labels[i] for i in teacher.proba.argmax(1)])
+        if teacher is None:
+            train_ds = self._encode(train_x, train_y)
+            dev_ds = self._encode(dev_x, dev_y) if dev_x is not None and dev_y is not None else None
+        else:
+            _, label2id = label_maps(self.labels)
+            train_ds = self._encode(train_x).add_column(
+                "labels", teacher.packed([None if y is None else label2id[y] for y in train_y]))
+            dev_ds = None if dev_x is None or dev_y is None else self._encode(dev_x).add_column(
+                "labels", one_hot_packed([label2id[y] for y in dev_y], len(self.labels)))
         work = self.checkpoint_dir or Path(tempfile.mkdtemp(prefix="stance-ckpt-"))
         has_dev = dev_ds is not None
         args = TrainingArguments(
@@ -216,12 +229,14 @@ class TransformerClassifier(Classifier):
         labels = self.labels
 
         def compute_metrics(prediction) -> dict[str, float]:
-            logits, gold = prediction.predictions, prediction.label_ids
+            logits, gold = prediction.predictions, gold_of(prediction.label_ids)
             predicted = logits.argmax(axis=-1)
             metrics = classification_metrics([labels[i] for i in gold], [labels[i] for i in predicted], labels)
             return {"macro_f1": metrics["macro_f1"], "accuracy": metrics["accuracy"]}
 
         loss_func = self._weighted_loss(train_y) if settings.class_weights else None
+        if teacher is not None:
+            loss_func = distillation_loss(teacher.temperature, teacher.hard_weight)
         callbacks = [_RichProgress()] if self.progress else []
         trainer = Trainer(
             model=self.model,

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from stance.config import ExperimentConfig
 from stance.data import file_sha256, load_statements
-from stance.errors import DataError
+from stance.errors import ConfigError, DataError, RunError
 from stance.evaluate import Evaluation, check_label_set, evaluate_predictions
 from stance.io import PROBABILITY_DECIMALS
 from stance.labels import label_maps
 from stance.models import Classifier, TextInputs, build_classifier
+from stance.models import load_classifier
 from stance.models.calibration import fit_temperature, temper
+from stance.models.distillation import TeacherTargets
 from stance.pages import write_evaluation_page
 from stance.report import write_tables
-from stance.runs import Run
+from stance.runs import Run, open_run
 from stance.seed import set_seed
 from stance.splits import Split, load_split, make_split
 
@@ -44,6 +47,8 @@ def data_provenance(config: ExperimentConfig, frame: pd.DataFrame, split: Split)
     files = {str(config.data.path): file_sha256(config.data.path)}
     if config.data.splits is not None:
         files[str(config.data.splits)] = file_sha256(config.data.splits)
+    if config.distill is not None and config.distill.unlabelled is not None:
+        files[str(config.distill.unlabelled)] = file_sha256(config.distill.unlabelled)
     sizes = split.assign(frame).value_counts().to_dict()
     return {"files_sha256": files, "split_membership_sha256": split.membership_sha256(frame), "split_sizes": sizes}
 
@@ -68,13 +73,51 @@ def fit(config: ExperimentConfig, parts: dict[str, pd.DataFrame], run: Run | Non
     missing = sorted(set(labels) - set(parts["train"]["label"]))
     if missing:
         raise DataError(f"the train split has no {', '.join(missing)} statements", hint="remake the split")
-    history = classifier.fit(
-        TextInputs.from_frame(parts["train"], mode), parts["train"]["label"].tolist(),
-        TextInputs.from_frame(parts["dev"], mode) if len(parts["dev"]) else None,
-        parts["dev"]["label"].tolist() if len(parts["dev"]) else None,
-        seed=config.train.seed,
-    )
+    train_x, train_y = TextInputs.from_frame(parts["train"], mode), parts["train"]["label"].tolist()
+    dev = (TextInputs.from_frame(parts["dev"], mode), parts["dev"]["label"].tolist()) if len(parts["dev"]) else (None, None)
+    if config.distill is not None and classifier.distillable:  # baselines beside a student train as usual
+        train_x, train_y, teacher, provenance = teacher_targets(config, parts["train"])
+        if run is not None:
+            run.update_manifest(teacher=provenance)
+        return classifier, classifier.fit(train_x, train_y, *dev, seed=config.train.seed, teacher=teacher)
+    history = classifier.fit(train_x, train_y, *dev, seed=config.train.seed)
     return classifier, history
+
+
+def teacher_targets(config: ExperimentConfig, train: pd.DataFrame) -> tuple[TextInputs, list[str | None],
+                                                                             TeacherTargets, dict]:
+    """What a distillation student fits (``config.distill``): the train split and the unlabelled
+    statements as the student reads them, their gold labels (``None`` for the unlabelled), the
+    teacher's probabilities for each, and the teacher's provenance for the student's manifest."""
+    distill = config.distill
+    try:
+        teacher_run = open_run(distill.teacher)
+    except RunError as err:
+        raise RunError(f"distill.teacher: {err}", hint="a distilled run needs its teacher run to train, resume or "
+                       "reproduce; restore it or point distill.teacher at it") from None
+    teacher = load_classifier(teacher_run.model_dir)
+    if teacher.labels != list(config.data.labels):
+        raise ConfigError(f"distill.teacher: the teacher's labels ({', '.join(teacher.labels)}) are not the "
+                          f"config's data.labels ({', '.join(config.data.labels)})", hint="distil with the same label set")
+    frames = [train]
+    if distill.unlabelled is not None:
+        from stance.data import load_statements as read
+
+        frames.append(read(distill.unlabelled, labels=None))
+    teacher_mode = teacher_run.config().input.mode
+    proba = np.concatenate([teacher.predict_proba(TextInputs.from_frame(f, teacher_mode)) for f in frames])
+    student = [TextInputs.from_frame(f, config.input.mode) for f in frames]
+    inputs = TextInputs([t for x in student for t in x.texts],
+                        None if student[0].requests is None else [r for x in student for r in x.requests])
+    gold = train["label"].tolist() + [None] * (len(inputs) - len(train))
+    provenance = {"run": str(distill.teacher), "run_id": teacher_run.id, "model": teacher.kind,
+                  "temperature": teacher.temperature, "statements": len(train),
+                  "unlabelled": len(inputs) - len(train)}
+    if distill.unlabelled is not None:
+        provenance["unlabelled_sha256"] = file_sha256(distill.unlabelled)
+    provenance["model_sha256"] = {str(p.relative_to(teacher_run.model_dir)): file_sha256(p) for p in sorted(teacher_run.model_dir.rglob("*"))
+                                  if p.is_file() and p.suffix in (".json", ".safetensors", ".npz")}
+    return inputs, gold, TeacherTargets(proba, distill.temperature, distill.hard_weight), provenance
 
 
 def calibrate(classifier: Classifier, dev: pd.DataFrame, config: ExperimentConfig) -> float | None:
