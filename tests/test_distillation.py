@@ -101,12 +101,12 @@ def test_distill_command_makes_a_run_that_predict_evaluate_and_reproduce_accept(
     assert "model.safetensors" in teacher["model_sha256"]
     assert str(unlabelled) in student.manifest()["data"]["files_sha256"]
     assert {"dev", "test"} <= set(student.metrics())
+    again = reproduce_run(student)  # before `stance evaluate` adds a set the rerun would not have
+    assert again.ok and again.predictions_identical
     predicted = runner.invoke(app, ["predict", str(student.path), "Ottawa will send two frigates."])
     assert predicted.exit_code == 0, predicted.output
     evaluated = runner.invoke(app, ["evaluate", str(student.path), "--split", "test"])
     assert evaluated.exit_code == 0, evaluated.output
-    again = reproduce_run(student)
-    assert again.ok and again.predictions_identical
 
 
 def test_distilling_needs_a_student_that_can_learn_probabilities(teacher_run, toy_experiment):

@@ -3,7 +3,8 @@
 ``model.type: seed_ensemble`` with ``model.params.seeds: [42, 1, 2, 3]`` trains one member per
 seed, each exactly as a run of ``model.params.member`` (default ``transformer``) with that
 ``train.seed`` would train it (every member's ``fit`` seeds itself), and predicts the mean of the
-members' probabilities. Averaging removes most of the seed-to-seed spread of a fine-tuned encoder
+members' probabilities (temperature-scaled as a whole when calibrated, ``softmax(log mean / T)``
+with one ``T`` in the ensemble's card; the members keep ``T = 1``). Averaging removes most of the seed-to-seed spread of a fine-tuned encoder
 on a corpus this small; it costs one training and one forward pass per member.
 
 ``model.params.member_params`` are the member's own ``model.params`` (e.g. ``pooling``). Members

@@ -34,5 +34,5 @@ def distill(teacher: str | Path, config: ExperimentConfig, *, unlabelled: str | 
     student = build_classifier(config)
     if not student.distillable:
         raise ConfigError(f"model.type {config.model.type!r} cannot be trained on a teacher's probabilities",
-                          hint="distil into a transformer (model.type: transformer)")
+                          hint="distil into model.type: transformer")
     return run_experiment(config, command=command, progress=progress)
