@@ -17,8 +17,7 @@ from stance.errors import ConfigError, DataError, RunError
 from stance.evaluate import Evaluation, check_label_set, evaluate_predictions
 from stance.io import PROBABILITY_DECIMALS
 from stance.labels import label_maps
-from stance.models import Classifier, TextInputs, build_classifier
-from stance.models import load_classifier
+from stance.models import Classifier, TextInputs, build_classifier, load_classifier
 from stance.models.calibration import fit_temperature, temper
 from stance.models.distillation import TeacherTargets
 from stance.pages import write_evaluation_page
@@ -101,9 +100,7 @@ def teacher_targets(config: ExperimentConfig, train: pd.DataFrame) -> tuple[Text
                           f"config's data.labels ({', '.join(config.data.labels)})", hint="distil with the same label set")
     frames = [train]
     if distill.unlabelled is not None:
-        from stance.data import load_statements as read
-
-        frames.append(read(distill.unlabelled, labels=None))
+        frames.append(load_statements(distill.unlabelled, labels=None))
     teacher_mode = teacher_run.config().input.mode
     proba = np.concatenate([teacher.predict_proba(TextInputs.from_frame(f, teacher_mode)) for f in frames])
     student = [TextInputs.from_frame(f, config.input.mode) for f in frames]
@@ -115,8 +112,8 @@ def teacher_targets(config: ExperimentConfig, train: pd.DataFrame) -> tuple[Text
                   "unlabelled": len(inputs) - len(train)}
     if distill.unlabelled is not None:
         provenance["unlabelled_sha256"] = file_sha256(distill.unlabelled)
-    provenance["model_sha256"] = {str(p.relative_to(teacher_run.model_dir)): file_sha256(p) for p in sorted(teacher_run.model_dir.rglob("*"))
-                                  if p.is_file() and p.suffix in (".json", ".safetensors", ".npz")}
+    files = sorted(p for p in teacher_run.model_dir.rglob("*") if p.is_file() and p.suffix in (".json", ".safetensors", ".npz"))
+    provenance["model_sha256"] = {str(p.relative_to(teacher_run.model_dir)): file_sha256(p) for p in files}
     return inputs, gold, TeacherTargets(proba, distill.temperature, distill.hard_weight), provenance
 
 
