@@ -16,7 +16,13 @@ from stance.cli import app
 from stance.config import load_config
 from stance.errors import ModelError
 from stance.models import TextInputs, load_classifier
-from stance.models.calibration import TEMPERATURE_RANGE, card_temperature, fit_temperature, negative_log_likelihood, temper
+from stance.models.calibration import (
+    TEMPERATURE_RANGE,
+    card_temperature,
+    fit_temperature,
+    negative_log_likelihood,
+    temper,
+)
 from stance.runs import open_run
 
 runner = CliRunner()

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from test_transformer import LABELS, _transformer
 from typer.testing import CliRunner
 
 from stance.cli import app
@@ -16,7 +17,6 @@ from stance.config import load_config
 from stance.errors import ConfigError
 from stance.models import TextInputs, load_classifier
 from stance.models.distillation import NO_LABEL, TeacherTargets, distillation_loss, gold_of, one_hot_packed
-from test_transformer import LABELS, _transformer
 
 runner = CliRunner()
 
