@@ -138,6 +138,13 @@ class EvaluationConfig(_Section):
     significance_resamples: int = Field(
         2000, ge=100, description="Resamples of the paired approximate-randomisation test against each baseline."
     )
+    calibrate: bool = Field(
+        True,
+        description="After training, fit one temperature on the dev split (temperature scaling: the logits divided "
+        "by T, minimising dev NLL), save it with the model and apply it wherever probabilities are used; reports "
+        "show ECE and the reliability diagram before and after. Transformer and seed_ensemble models (one T for the "
+        "ensemble's average); baselines ignore it. Runs saved before this key existed read as false.",
+    )
     cross_validation: int | None = Field(
         None, ge=2,
         description="Evaluate by k-fold cross-validation by episode (GroupKFold over the whole data file) "
@@ -172,6 +179,24 @@ class PredictConfig(_Section):
     )
     device: str = Field("auto", pattern=DEVICE_PATTERN,
                         description="auto: the GPU when torch sees one, else the CPU; or cpu, cuda, cuda:N.")
+
+
+class DistillConfig(_Section):
+    """Knowledge distillation: train the configured model (the student) on a teacher run's class
+    probabilities instead of the gold labels alone (`stance distill TEACHER_RUN CONFIG` sets it)."""
+
+    teacher: Path = Field(..., description="Run directory of the teacher; it must exist to train or reproduce the "
+                          "student. Its probabilities are the teacher's as it predicts them (temperature-scaled "
+                          "when its run was calibrated).")
+    unlabelled: Path | None = Field(
+        None, description="Extra statements without labels (a file with `text`, and `request` for request_text "
+        "models) that the teacher labels and the student also fits; null: the train split only.")
+    temperature: float = Field(
+        2.0, gt=0, description="τ: teacher and student probabilities are both softened as softmax(logits / τ) in the "
+        "distillation loss (KL divergence × τ²); 1: the teacher's probabilities as they are.")
+    hard_weight: float = Field(
+        0.0, ge=0, le=1, description="Share of the loss given to cross-entropy on the gold labels of the train "
+        "split (the rest is the distillation loss); 0: the teacher's probabilities alone.")
 
 
 class OutputConfig(_Section):
@@ -211,6 +236,9 @@ class ExperimentConfig(_Section):
     train: TrainConfig = Field(default_factory=TrainConfig)
     evaluate: EvaluationConfig = Field(default_factory=EvaluationConfig)
     predict: PredictConfig = Field(default_factory=PredictConfig)
+    distill: DistillConfig | None = Field(
+        None, description="Train the model as a student of a teacher run (transformer models; baselines ignore it); "
+        "null: ordinary training.")
     output: OutputConfig = Field(default_factory=OutputConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     seeds: list[int] | None = Field(None, description="Run once per seed (overrides train.seed) and aggregate.")
@@ -244,6 +272,9 @@ class ExperimentConfig(_Section):
             problem = official_metric_problem(metric, self.data.labels)
             if problem:
                 raise ValueError(f"evaluate.metrics: {problem}")
+        if self.distill is not None and self.evaluate.cross_validation:
+            raise ValueError("distill and evaluate.cross_validation do not go together: the teacher run was trained "
+                             "on statements of the held-out folds; cross-validate the student without distill")
         if not entry.uses_train_seed and (self.seeds or "train.seed" in (self.sweep or {})):
             raise ValueError(f"model.type {self.model.type!r} takes its seeds from model.params, not train.seed: "
                              "a seeds sweep over it would train the same model once per seed; vary "

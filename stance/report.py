@@ -269,11 +269,17 @@ def plot_reliability(reliability: pd.DataFrame, path: Path, title: str = "reliab
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
     ax.bar(centres[filled], reliability["accuracy"].to_numpy()[filled], width=1 / n_bins, edgecolor="black",
            alpha=0.7, label="accuracy")
+    scaled = "confidence_uncalibrated" in reliability.columns
     ax.plot(reliability["confidence"][filled], reliability["accuracy"][filled], "o", color="tab:red",
-            label="mean confidence per bin")
+            label="after temperature scaling" if scaled else "mean confidence per bin")
     for x, y, count in zip(centres[filled], reliability["accuracy"][filled], reliability["count"][filled],
                            strict=True):
         ax.annotate(str(int(count)), (x, y), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=8)
+    if scaled:
+        # Before temperature scaling: where each bin's statements sat (confidence, accuracy) then.
+        before = reliability[reliability["count_uncalibrated"].to_numpy() > 0]
+        ax.plot(before["confidence_uncalibrated"], before["accuracy_uncalibrated"], "x--", color="tab:grey",
+                label="before temperature scaling")
     ax.set(xlim=(0, 1), ylim=(0, 1.08), xlabel="confidence (top-label probability)", ylabel="accuracy", title=title)
     ax.legend(loc="upper left", fontsize=8)
     return save_figure(figure, path)

@@ -78,7 +78,12 @@ class Run:
         return self.path / "reports" / name
 
     def config(self) -> ExperimentConfig:
-        return load_config(self.config_path)
+        config = load_config(self.config_path)
+        if "calibrate" not in (_saved_section(self.config_path, "evaluate") or {}):
+            # Saved before temperature scaling existed, so not calibrated: reading the config must not
+            # turn calibration on, or `stance reproduce` would make a different model of it.
+            config = config.model_copy(update={"evaluate": config.evaluate.model_copy(update={"calibrate": False})})
+        return config
 
     def manifest(self) -> dict[str, Any]:
         if not self.manifest_path.is_file():
@@ -98,6 +103,14 @@ class Run:
         all_metrics = self.metrics()
         all_metrics[split] = metrics
         write_json(self.path / "metrics.json", all_metrics)
+
+
+def _saved_section(path: Path, section: str) -> Any:
+    """One top-level section of a saved config file, as written (None when it has none)."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data.get(section) if isinstance(data, dict) else None
 
 
 def new_run(config: ExperimentConfig, *, command: str | None = None, parent: Path | None = None) -> Run:

@@ -13,6 +13,7 @@ from __future__ import annotations
 # isort: off
 from stance.cli._app import app
 from stance.cli import experiments
+from stance.cli import derived  # noqa: F401  (calibrate, distill)
 from stance.cli import articles, labelling  # noqa: F401  (importing them registers their commands)
 from stance.cli import data, models, reports, runs
 # isort: on

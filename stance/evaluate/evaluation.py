@@ -61,13 +61,18 @@ def evaluate_predictions(
     breakdowns: Sequence[str] = (),
     truncated: int | None = None,
     official: Sequence[str] = (),
+    uncalibrated: np.ndarray | None = None,
+    temperature: float | None = None,
 ) -> Evaluation:
     """Metrics, intervals and report tables for predictions ``proba`` on labelled ``frame``.
 
     ``official`` names a task's official metrics (:data:`~stance.labels.OFFICIAL_METRICS`, e.g.
     ``f_avg``), computed and bootstrapped beside accuracy and macro-F1.
 
-    ``truncated`` (statements cut to the model's input length) joins the metrics when given. A
+    ``truncated`` (statements cut to the model's input length) joins the metrics when given.
+    ``uncalibrated`` are the probabilities before temperature scaling (``proba`` after it, with
+    ``temperature``): the metrics gain ``ece_uncalibrated``, ``log_loss_uncalibrated`` and
+    ``temperature``, the reliability table the bins before scaling beside those after. A
     label with no gold statements is a warning, not an error: its F1 counts as 0 and every
     metric stays defined.
     """
@@ -79,6 +84,11 @@ def evaluate_predictions(
         metrics[metric] = official_metric(gold, predicted, labels, metric)
     if truncated is not None:
         metrics["truncated"] = truncated
+    if uncalibrated is not None:
+        before = classification_metrics(gold, predicted, labels, uncalibrated)
+        metrics.update(ece_uncalibrated=before["ece"], log_loss_uncalibrated=before["log_loss"])
+        if temperature is not None:
+            metrics["temperature"] = float(temperature)
     warnings = []
     absent = [label for label in labels if label not in set(gold)]
     if absent:
@@ -100,7 +110,7 @@ def evaluate_predictions(
         "summary": summary_table(metrics, intervals),
         "per_class": per_class_table(gold, predicted, labels),
         "confusion": confusion_table(gold, predicted, labels).reset_index(),
-        "reliability": reliability_table(np.array([labels.index(g) for g in gold]), proba),
+        "reliability": reliability_table(np.array([labels.index(g) for g in gold]), proba, uncalibrated=uncalibrated),
     }
     for column in breakdowns:
         if column in frame.columns:

@@ -109,16 +109,24 @@ def expected_calibration_error(y_true_idx: np.ndarray, proba: np.ndarray, n_bins
     return float(np.sum(counts[filled] * gaps) / counts.sum())
 
 
-def reliability_table(y_true_idx: np.ndarray, proba: np.ndarray, n_bins: int = 10) -> pd.DataFrame:
+def reliability_table(y_true_idx: np.ndarray, proba: np.ndarray, n_bins: int = 10,
+                      uncalibrated: np.ndarray | None = None) -> pd.DataFrame:
     """One row per confidence bin (empty bins included, with NaN means): the data of a
-    reliability diagram. Columns: bin (``"[0.7, 0.8)"``), confidence, accuracy, count."""
+    reliability diagram. Columns: bin (``"[0.7, 0.8)"``), confidence, accuracy, count; with
+    ``uncalibrated`` (the probabilities before temperature scaling) also the same three for them,
+    suffixed ``_uncalibrated``."""
     counts, confidence, accuracy = _calibration_bins(y_true_idx, proba, n_bins)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     names = [f"[{lo:.3g}, {hi:.3g})" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
     names[-1] = names[-1][:-1] + "]"  # the last bin includes confidence 1
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {"bin": names, "confidence": confidence, "accuracy": accuracy, "count": counts}
     )
+    if uncalibrated is not None:
+        counts, confidence, accuracy = _calibration_bins(y_true_idx, uncalibrated, n_bins)
+        table = table.assign(confidence_uncalibrated=confidence, accuracy_uncalibrated=accuracy,
+                             count_uncalibrated=counts)
+    return table
 
 
 def _calibration_bins(

@@ -81,6 +81,14 @@ class Classifier(ABC):
     max_length: int | None = None
     #: The precision prediction runs in (what :meth:`prepare_inference` set).
     precision: str = "fp32"
+    #: Whether :meth:`predict_proba` divides the model's logits by :attr:`temperature`
+    #: (temperature scaling, :mod:`stance.models.calibration`); baselines say no.
+    calibratable: ClassVar[bool] = False
+    #: The fitted temperature (1.0: probabilities as the model gives them), saved in the model card.
+    temperature: float = 1.0
+    #: Whether :meth:`fit` takes ``teacher=`` (:class:`~stance.models.distillation.TeacherTargets`)
+    #: and can be trained as a distillation student.
+    distillable: ClassVar[bool] = False
 
     def __init__(self, labels: Sequence[str]) -> None:
         self.labels = list(labels)

@@ -3,7 +3,8 @@
 ``model.type: seed_ensemble`` with ``model.params.seeds: [42, 1, 2, 3]`` trains one member per
 seed, each exactly as a run of ``model.params.member`` (default ``transformer``) with that
 ``train.seed`` would train it (every member's ``fit`` seeds itself), and predicts the mean of the
-members' probabilities. Averaging removes most of the seed-to-seed spread of a fine-tuned encoder
+members' probabilities (temperature-scaled as a whole when calibrated, ``softmax(log mean / T)``
+with one ``T`` in the ensemble's card; the members keep ``T = 1``). Averaging removes most of the seed-to-seed spread of a fine-tuned encoder
 on a corpus this small; it costs one training and one forward pass per member.
 
 ``model.params.member_params`` are the member's own ``model.params`` (e.g. ``pooling``). Members
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from stance.errors import ModelError
 from stance.models.base import MODELS, Classifier, TextInputs, load_classifier, read_card, register_model
+from stance.models.calibration import card_temperature, temper
 
 
 class SeedEnsembleParams(BaseModel):
@@ -61,6 +63,10 @@ class SeedEnsemble(Classifier):
     """Members trained with different seeds; probabilities are their mean."""
 
     kind = "seed_ensemble"
+    #: The average is scaled, not each member: averaging already softens the members' confidence,
+    #: so members scaled one by one and then averaged come out under-confident. One T fitted on the
+    #: ensemble's own dev probabilities corrects what the ensemble actually predicts.
+    calibratable = True
 
     def __init__(self, labels: Sequence[str], seeds: Sequence[int],
                  build_member: Callable[[], Classifier] | None = None) -> None:
@@ -75,6 +81,7 @@ class SeedEnsemble(Classifier):
         if self.build_member is None:
             raise ModelError("this ensemble was loaded, not built: it cannot be trained again")
         self.members, history = [], []
+        self.temperature = 1.0
         for number, member_seed in enumerate(self.seeds, start=1):
             if self.progress:
                 from rich.console import Console
@@ -93,7 +100,7 @@ class SeedEnsemble(Classifier):
 
     def predict_proba(self, x: TextInputs) -> np.ndarray:
         self._check_fitted()
-        return np.mean([member.predict_proba(x) for member in self.members], axis=0)
+        return temper(np.mean([member.predict_proba(x) for member in self.members], axis=0), self.temperature)
 
     def prepare_inference(self, precision: str = "fp32", **options: Any) -> str:
         """Set every member's precision and device (see ``TransformerClassifier.prepare_inference``)."""
@@ -136,7 +143,7 @@ class SeedEnsemble(Classifier):
             name = f"seed-{member_seed}"
             member.save(path / "members" / name)
             names.append(name)
-        self.write_card(path, seeds=self.seeds, members=names)
+        self.write_card(path, seeds=self.seeds, members=names, temperature=self.temperature)
 
     @classmethod
     def load(cls, path: Path) -> SeedEnsemble:
@@ -145,6 +152,7 @@ class SeedEnsemble(Classifier):
         if not isinstance(names, list) or not names:
             raise ModelError(f"{path}: the ensemble's card lists no members")
         ensemble = cls(card["labels"], card.get("seeds", []))
+        ensemble.temperature = card_temperature(card, Path(path))
         for name in names:
             if not isinstance(name, str) or "/" in name or name.startswith("."):
                 raise ModelError(f"{path}: bad member name {name!r} in the card")

@@ -26,6 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from stance.errors import ModelError
 from stance.labels import label_maps
 from stance.models.base import Classifier, TextInputs, read_card
+from stance.models.calibration import card_temperature
+from stance.models.distillation import TeacherTargets, distillation_loss, gold_of, one_hot_packed
 from stance.models.inference import (
     Precision,
     TrainPrecision,
@@ -79,6 +81,8 @@ class TransformerClassifier(Classifier):
     """A sequence-classification head on a pretrained encoder, fine-tuned end to end."""
 
     kind = "transformer"
+    calibratable = True
+    distillable = True
 
     def __init__(self, labels: Sequence[str], model_name: str, *, max_length: int, pooling: Pooling,
                  training: FineTuning | None = None, predict_batch_size: int | None = None) -> None:
@@ -167,7 +171,11 @@ class TransformerClassifier(Classifier):
         dataset = dataset.map(tokenize, batched=True, remove_columns=[c for c in dataset.column_names if c not in keep])
         return dataset.map(lambda row: {"length": len(row["input_ids"])})
 
-    def fit(self, train_x, train_y, dev_x=None, dev_y=None, *, seed: int = 0) -> list[dict[str, Any]]:
+    def fit(self, train_x, train_y, dev_x=None, dev_y=None, *, seed: int = 0,
+            teacher: TeacherTargets | None = None) -> list[dict[str, Any]]:
+        """Fine-tune on ``train`` (selecting the epoch on dev macro-F1); with ``teacher``, distil: fit
+        the teacher's probabilities for each train input (:mod:`stance.models.distillation`), where
+        ``train_y`` may hold ``None`` for inputs only the teacher labelled."""
         import torch
         from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainingArguments
 
@@ -176,12 +184,20 @@ class TransformerClassifier(Classifier):
         if self.training is None:
             raise ModelError("this transformer was loaded for prediction: build it from a config to train it")
         settings = self.training
+        self.temperature = 1.0  # a temperature fitted to old weights would not fit the new ones
         set_seed(seed)
         self._load_pretrained()
         if settings.head_init == "linear_probe":
-            self._linear_probe(train_x, train_y)
-        train_ds = self._encode(train_x, train_y)
-        dev_ds = self._encode(dev_x, dev_y) if dev_x is not None and dev_y is not None else None
+            self._linear_probe(train_x, train_y if teacher is None else [self.labels[i] for i in teacher.proba.argmax(1)])
+        if teacher is None:
+            train_ds = self._encode(train_x, train_y)
+            dev_ds = self._encode(dev_x, dev_y) if dev_x is not None and dev_y is not None else None
+        else:
+            _, label2id = label_maps(self.labels)
+            train_ds = self._encode(train_x).add_column(
+                "labels", teacher.packed([None if y is None else label2id[y] for y in train_y]))
+            dev_ds = None if dev_x is None or dev_y is None else self._encode(dev_x).add_column(
+                "labels", one_hot_packed([label2id[y] for y in dev_y], len(self.labels)))
         work = self.checkpoint_dir or Path(tempfile.mkdtemp(prefix="stance-ckpt-"))
         has_dev = dev_ds is not None
         args = TrainingArguments(
@@ -220,12 +236,14 @@ class TransformerClassifier(Classifier):
         labels = self.labels
 
         def compute_metrics(prediction) -> dict[str, float]:
-            logits, gold = prediction.predictions, prediction.label_ids
+            logits, gold = prediction.predictions, gold_of(prediction.label_ids)
             predicted = logits.argmax(axis=-1)
             metrics = classification_metrics([labels[i] for i in gold], [labels[i] for i in predicted], labels)
             return {"macro_f1": metrics["macro_f1"], "accuracy": metrics["accuracy"]}
 
         loss_func = self._weighted_loss(train_y) if settings.class_weights else None
+        if teacher is not None:
+            loss_func = distillation_loss(teacher.temperature, teacher.hard_weight)
         callbacks = [_RichProgress()] if self.progress else []
         trainer = Trainer(
             model=self.model,
@@ -346,7 +364,8 @@ class TransformerClassifier(Classifier):
             return np.zeros((0, len(self.labels)), dtype=np.float64)
         out = np.zeros((len(x), len(self.labels)), dtype=np.float64)
         for index, logits in self._forward(x, batch_size):
-            out[index] = torch.softmax(logits.double(), dim=-1).cpu().numpy()
+            # Temperature scaling happens here, the one place every consumer's probabilities come from.
+            out[index] = torch.softmax(logits.double() / self.temperature, dim=-1).cpu().numpy()
         return out
 
     def _forward(self, x: TextInputs, batch_size: int):
@@ -428,7 +447,7 @@ class TransformerClassifier(Classifier):
         self.model.save_pretrained(path)
         self.tokenizer.save_pretrained(path)
         self.write_card(path, base_model=self.model_name, max_length=self.max_length, pooling=self.pooling,
-                        eval_batch_size=self.eval_batch_size)
+                        eval_batch_size=self.eval_batch_size, temperature=self.temperature)
 
     @classmethod
     def load(cls, path: Path) -> TransformerClassifier:
@@ -443,6 +462,7 @@ class TransformerClassifier(Classifier):
         # Cards written before they recorded eval_batch_size and pooling: the values every run then used.
         model = cls(card["labels"], card.get("base_model", "default"), max_length=card.get("max_length", 128),
                     pooling=card.get("pooling", "cls"), predict_batch_size=card.get("eval_batch_size", 64))
+        model.temperature = card_temperature(card, path)  # cards written before calibration: 1.0, none
         model.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
         model.model = AutoModelForSequenceClassification.from_pretrained(
             path, use_safetensors=True, trust_remote_code=False).eval()

@@ -188,6 +188,9 @@ def _facts(metrics: Mapping[str, float], comparison: pd.DataFrame | None, confid
                           f"p {p if p.startswith('<') else '= ' + p}", "baseline_macro_f1"))
     if "ece" in metrics:
         note = f"log loss {fmt.number(metrics['log_loss'])}" if "log_loss" in metrics else ""
+        if "ece_uncalibrated" in metrics:
+            note += (f"{'; ' if note else ''}before temperature scaling {fmt.number(metrics['ece_uncalibrated'])}"
+                     f" (T = {fmt.number(metrics.get('temperature'))})")
         facts.append(Fact("calibration error (ECE)", fmt.number(metrics["ece"]), note, "ece"))
     if "n" in metrics:
         kappa = metrics.get("cohen_kappa")

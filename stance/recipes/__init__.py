@@ -8,6 +8,8 @@
 :func:`cross_validate`  k-fold cross-validation by episode, as one run
 :func:`run_many`        one run per sweep point and seed, then an aggregated report
 :func:`reproduce_run`   rerun a finished run and compare every metric (``stance reproduce``)
+:func:`calibrate_run`   temperature-scale a finished run from its dev predictions (``stance calibrate``)
+:func:`distill`         train a student on a teacher run's probabilities (``stance distill``)
 :func:`resume_run`      continue an interrupted run from its last checkpoint
 ======================  ===================================================================
 
@@ -20,7 +22,9 @@ never does. Usable from a notebook too::
     evaluation.tables["per_class"]
 """
 
+from stance.recipes.calibration import Calibration, calibrate_run
 from stance.recipes.cross_validation import CROSS_VALIDATION, CrossValidation, cross_validate
+from stance.recipes.distillation import distill
 from stance.recipes.evaluation import evaluate_run
 from stance.recipes.kinds import RECIPES, resume_run
 from stance.recipes.reproduction import Reproduction, reproduce_run
@@ -30,7 +34,8 @@ from stance.recipes.sweep import aggregate_runs, run_many
 from stance.recipes.training import train
 
 __all__ = [
-    "CROSS_VALIDATION", "RECIPES", "CrossValidation", "Reproduction", "aggregate_runs", "compare_with_baselines",
-    "cross_validate", "data_provenance", "evaluate_classifier", "evaluate_run", "fit", "load_data", "reproduce_run",
-    "resolve_split", "resume_run", "run_experiment", "run_many", "save_evaluation", "train", "usable_baselines",
+    "CROSS_VALIDATION", "RECIPES", "Calibration", "CrossValidation", "Reproduction", "aggregate_runs",
+    "calibrate_run", "compare_with_baselines", "cross_validate", "data_provenance", "distill", "evaluate_classifier",
+    "evaluate_run", "fit", "load_data", "reproduce_run", "resolve_split", "resume_run", "run_experiment", "run_many",
+    "save_evaluation", "train", "usable_baselines",
 ]

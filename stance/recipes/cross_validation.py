@@ -12,7 +12,8 @@ from stance.data import file_sha256, load_statements
 from stance.errors import ConfigError, DataError
 from stance.evaluate import Evaluation, evaluate_predictions
 from stance.models import TextInputs
-from stance.recipes.steps import check_hardware, conclude_run, fit, save_evaluation
+from stance.models.calibration import temper
+from stance.recipes.steps import calibrate, check_hardware, conclude_run, fit, save_evaluation
 from stance.runs import Run, new_run, recording
 from stance.splits import hold_out_episodes
 
@@ -64,11 +65,15 @@ def cross_validate(config: ExperimentConfig, folds: int | None = None, *,
                         data={"files_sha256": {str(config.data.path): file_sha256(config.data.path)}})
     with recording(run):
         proba, rows, episodes = np.zeros((len(frame), len(labels))), [], {}
+        uncalibrated, scaled = np.zeros_like(proba), False  # before temperature scaling; whether any fold scaled
         for fold, (rest, held) in enumerate(GroupKFold(n_splits=k).split(frame, groups=frame[group]), start=1):
             parts = {**_hold_out_dev(frame.iloc[rest].reset_index(drop=True), config),
                      "test": frame.iloc[held].reset_index(drop=True)}
             classifier, _ = fit(config, parts)
+            calibrate(classifier, parts["dev"], config)  # on the fold's own dev slice, as a run would
             proba[held] = classifier.predict_proba(TextInputs.from_frame(parts["test"], config.input.mode))
+            uncalibrated[held] = temper(proba[held], 1 / classifier.temperature)
+            scaled = scaled or classifier.temperature != 1.0
             metrics = evaluate_predictions(parts["test"], proba[held], labels, name=f"fold {fold}", bootstrap=0).metrics
             episodes[fold] = sorted(parts["test"][group].astype(str).unique())
             rows.append({"fold": fold, "episodes": len(episodes[fold]), **{n: len(p) for n, p in parts.items()},
@@ -78,7 +83,7 @@ def cross_validate(config: ExperimentConfig, folds: int | None = None, *,
         aggregate = fold_table[metric_columns].agg(["mean", "std", "min", "max"]).T.rename_axis("metric").reset_index()
         evaluation = evaluate_predictions(frame, proba, labels, name=CROSS_VALIDATION, bootstrap=ev.bootstrap,
                                           confidence=ev.confidence, cluster_by=ev.cluster_by, breakdowns=ev.breakdowns,
-                                          official=ev.metrics)
+                                          official=ev.metrics, uncalibrated=uncalibrated if scaled else None)
         evaluation.tables = {"folds": fold_table, "mean_std": aggregate, **evaluation.tables}
         by_metric = aggregate.set_index("metric")
         evaluation.metrics.update({f"{m}_fold_{stat}": float(by_metric.loc[m, stat])

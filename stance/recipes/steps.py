@@ -1,4 +1,4 @@
-"""The steps every recipe is made of: load → split → fit → evaluate → save.
+"""The steps every recipe is made of: load → split → fit → calibrate → evaluate → save.
 
 Each is a plain function of the config (and what the step before returned), as usable from a
 notebook as from a recipe.
@@ -8,19 +8,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from stance.config import ExperimentConfig
 from stance.data import file_sha256, is_dataset_dict, load_statements
-from stance.errors import DataError
+from stance.errors import ConfigError, DataError, RunError
 from stance.evaluate import Evaluation, check_label_set, evaluate_predictions
 from stance.hf_dataset import dataset_split
+from stance.io import PROBABILITY_DECIMALS
+from stance.labels import label_maps
 from stance.model_card import write_model_card
-from stance.models import Classifier, TextInputs, build_classifier
+from stance.models import Classifier, TextInputs, build_classifier, load_classifier
+from stance.models.calibration import fit_temperature, temper
+from stance.models.distillation import TeacherTargets
 from stance.models.inference import check_training_precision
 from stance.pages import write_evaluation_page
 from stance.report import write_tables
-from stance.runs import Run, finish_run
+from stance.runs import Run, finish_run, open_run
 from stance.seed import set_seed
 from stance.splits import Split, load_split, make_split
 from stance.tracking import track_run
@@ -57,6 +62,8 @@ def data_provenance(config: ExperimentConfig, frame: pd.DataFrame, split: Split)
     files = {str(config.data.path): file_sha256(config.data.path)}
     if config.data.splits is not None and not is_dataset_dict(config.data.path):
         files[str(config.data.splits)] = file_sha256(config.data.splits)
+    if config.distill is not None and config.distill.unlabelled is not None:
+        files[str(config.distill.unlabelled)] = file_sha256(config.distill.unlabelled)
     sizes = split.assign(frame).value_counts().to_dict()
     return {"files_sha256": files, "split_membership_sha256": split.membership_sha256(frame), "split_sizes": sizes}
 
@@ -81,13 +88,65 @@ def fit(config: ExperimentConfig, parts: dict[str, pd.DataFrame], run: Run | Non
     missing = sorted(set(labels) - set(parts["train"]["label"]))
     if missing:
         raise DataError(f"the train split has no {', '.join(missing)} statements", hint="remake the split")
-    history = classifier.fit(
-        TextInputs.from_frame(parts["train"], mode), parts["train"]["label"].tolist(),
-        TextInputs.from_frame(parts["dev"], mode) if len(parts["dev"]) else None,
-        parts["dev"]["label"].tolist() if len(parts["dev"]) else None,
-        seed=config.train.seed,
-    )
+    train_x, train_y = TextInputs.from_frame(parts["train"], mode), parts["train"]["label"].tolist()
+    dev = (TextInputs.from_frame(parts["dev"], mode), parts["dev"]["label"].tolist()) if len(parts["dev"]) else (None, None)
+    if config.distill is not None and classifier.distillable:  # baselines beside a student train as usual
+        train_x, train_y, teacher, provenance = teacher_targets(config, parts["train"])
+        if run is not None:
+            run.update_manifest(teacher=provenance)
+        return classifier, classifier.fit(train_x, train_y, *dev, seed=config.train.seed, teacher=teacher)
+    history = classifier.fit(train_x, train_y, *dev, seed=config.train.seed)
     return classifier, history
+
+
+def teacher_targets(config: ExperimentConfig, train: pd.DataFrame) -> tuple[TextInputs, list[str | None],
+                                                                             TeacherTargets, dict]:
+    """What a distillation student fits (``config.distill``): the train split and the unlabelled
+    statements as the student reads them, their gold labels (``None`` for the unlabelled), the
+    teacher's probabilities for each, and the teacher's provenance for the student's manifest."""
+    distill = config.distill
+    try:
+        teacher_run = open_run(distill.teacher)
+    except RunError as err:
+        raise RunError(f"distill.teacher: {err}", hint="a distilled run needs its teacher run to train, resume or "
+                       "reproduce; restore it or point distill.teacher at it") from None
+    teacher = load_classifier(teacher_run.model_dir)
+    if teacher.labels != list(config.data.labels):
+        raise ConfigError(f"distill.teacher: the teacher's labels ({', '.join(teacher.labels)}) are not the "
+                          f"config's data.labels ({', '.join(config.data.labels)})", hint="distil with the same label set")
+    frames = [train]
+    if distill.unlabelled is not None:
+        frames.append(load_statements(distill.unlabelled, labels=None))
+    teacher_mode = teacher_run.config().input.mode
+    proba = np.concatenate([teacher.predict_proba(TextInputs.from_frame(f, teacher_mode)) for f in frames])
+    student = [TextInputs.from_frame(f, config.input.mode) for f in frames]
+    inputs = TextInputs([t for x in student for t in x.texts],
+                        None if student[0].requests is None else [r for x in student for r in x.requests])
+    gold = train["label"].tolist() + [None] * (len(inputs) - len(train))
+    provenance = {"run": str(distill.teacher), "run_id": teacher_run.id, "model": teacher.kind,
+                  "temperature": teacher.temperature, "statements": len(train),
+                  "unlabelled": len(inputs) - len(train)}
+    if distill.unlabelled is not None:
+        provenance["unlabelled_sha256"] = file_sha256(distill.unlabelled)
+    files = sorted(p for p in teacher_run.model_dir.rglob("*") if p.is_file() and p.suffix in (".json", ".safetensors", ".npz"))
+    provenance["model_sha256"] = {str(p.relative_to(teacher_run.model_dir)): file_sha256(p) for p in files}
+    return inputs, gold, TeacherTargets(proba, distill.temperature, distill.hard_weight), provenance
+
+
+def calibrate(classifier: Classifier, dev: pd.DataFrame, config: ExperimentConfig) -> float | None:
+    """Fit ``classifier``'s temperature on ``dev`` (temperature scaling) when the config asks for it
+    and the model has logits to scale; returns the temperature, or ``None`` where none was fitted.
+
+    The fit reads the dev probabilities rounded as ``reports/dev/predictions.csv`` saves them, so
+    ``stance calibrate`` on a finished run's saved predictions finds the same temperature.
+    """
+    if not (config.evaluate.calibrate and classifier.calibratable) or dev.empty:
+        return None
+    classifier.temperature = 1.0
+    proba = classifier.predict_proba(TextInputs.from_frame(dev, config.input.mode)).round(PROBABILITY_DECIMALS)
+    _, label2id = label_maps(classifier.labels)
+    classifier.temperature = fit_temperature(proba, [label2id[label] for label in dev["label"]])
+    return classifier.temperature
 
 
 def evaluate_classifier(classifier: Classifier, frame: pd.DataFrame, config: ExperimentConfig, name: str) -> Evaluation:
@@ -101,9 +160,13 @@ def evaluate_classifier(classifier: Classifier, frame: pd.DataFrame, config: Exp
     proba = classifier.predict_proba(inputs)
     truncated = classifier.count_truncated(inputs)
     ev = config.evaluate
+    scaled = classifier.temperature != 1.0
     evaluation = evaluate_predictions(frame, proba, classifier.labels, name=name, bootstrap=ev.bootstrap,
                                       confidence=ev.confidence, cluster_by=ev.cluster_by, breakdowns=ev.breakdowns,
-                                      truncated=truncated, official=ev.metrics)
+                                      truncated=truncated, official=ev.metrics,
+                                      # before scaling, recovered exactly from after it: no second forward pass
+                                      uncalibrated=temper(proba, 1 / classifier.temperature) if scaled else None,
+                                      temperature=classifier.temperature if scaled else None)
     if truncated:
         evaluation.warnings.append(
             f"{name}: {truncated} of {len(frame)} statement(s) are longer than {classifier.max_length} "

@@ -13,7 +13,8 @@ from stance.distributed import is_main_process
 from stance.errors import RunError
 from stance.evaluate import Evaluation
 from stance.io import write_atomic
-from stance.recipes.steps import check_hardware, conclude_run, data_provenance, evaluate_classifier, fit, load_data, save_evaluation
+from stance.recipes.steps import (calibrate, check_hardware, conclude_run, data_provenance, evaluate_classifier, fit,
+                                  load_data, save_evaluation)
 from stance.report import plot_history
 from stance.runs import Run, new_shared_run, recording, reopen_run
 from stance.splits import Split, split_frames
@@ -22,7 +23,8 @@ from stance.splits import Split, split_frames
 def train(config: ExperimentConfig, *, command: str | None = None, progress: bool = False,
           evaluate_split: str | None = None, resume: Run | None = None,
           finish: bool = True, data: tuple[pd.DataFrame, Split] | None = None) -> tuple[Run, dict[str, Evaluation]]:
-    """Train into a new run directory, evaluate on dev (and ``evaluate_split``), and finish the run.
+    """Train into a new run directory, calibrate and evaluate on dev (and ``evaluate_split``), and
+    finish the run.
 
     With ``resume``, training continues in that incomplete run, in its own folder, from its last
     complete checkpoint (from the start if it has none); the config and data must be the ones it
@@ -48,6 +50,9 @@ def train(config: ExperimentConfig, *, command: str | None = None, progress: boo
         classifier, history = fit(config, parts, run, progress=progress and main, resume_from=resume_from)
         if not main:
             return run, {}
+        temperature = calibrate(classifier, parts["dev"], config)
+        if temperature is not None:
+            run.update_manifest(calibration={"temperature": temperature, "fitted_on": "dev"})
         classifier.save(run.model_dir)
         write_atomic(run.path / "history.csv", pd.DataFrame(history).to_csv(index=False))
         plot_history(pd.DataFrame(history), run.path / "history.png", title=f"{run.id}: training")
