@@ -60,6 +60,8 @@ class PredictionSummary:
     precision: str
     device: str
     processes: int = 1
+    #: Chunks found complete in ``OUT.parts/`` and not predicted again (``resume``).
+    resumed_chunks: int = 0
 
     @property
     def rate(self) -> float:
@@ -321,7 +323,7 @@ def _stream_in_parts(run_path: str | Path, input_path: Path, output_path: Path, 
         raise
     shutil.rmtree(parts, ignore_errors=True)
     return PredictionSummary(rows, output_path, time.perf_counter() - started, classifier.precision,
-                             classifier.inference_device())
+                             classifier.inference_device(), resumed_chunks=done)
 
 
 def _open_parts(parts: Path, command: dict[str, Any], chunk_size: int | None, *, resume: bool,

@@ -204,6 +204,8 @@ def predict(
                                          **settings)
             if distributed.is_main_process():
                 processes = f", {summary.processes} processes" if summary.processes > 1 else ""
+                if summary.resumed_chunks:
+                    processes += f"; resumed after {summary.resumed_chunks} chunk(s)"
                 console.print(f"wrote {summary.rows} predictions to [bold]{output}[/] ({summary.precision} on "
                               f"{summary.device}{processes}; {summary.rate:.1f} statements/s)", highlight=False, soft_wrap=True)
             return

@@ -15,9 +15,11 @@ onnx and onnxruntime are the optional extra ``onnx`` (``pip install 'stance[onnx
 
 from __future__ import annotations
 
+import logging
 import shutil
 import warnings
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -172,10 +174,10 @@ def quantize_static_int8(source: Path, target: Path, calibration: TextInputs, *,
              if (n.op_type == "Attention" or (n.op_type == "MatMul" and n.input[1] in weights))
              and not any(part in n.name for part in exclude)]
     reader = _CalibrationReader(tokenizer, calibration, card["inputs"], card["max_length"])
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _quiet_root_logger():
         warnings.simplefilter("ignore")
         quantize_static(str(Path(source) / ONNX_FILE), str(target / ONNX_FILE), reader,
-                        quant_format=QuantFormat.QOperator, op_types_to_quantize=sorted(ops), nodes_to_quantize=nodes,
+                        quant_format=QuantFormat.QDQ, op_types_to_quantize=sorted(ops), nodes_to_quantize=nodes,
                         per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax, extra_options={"WeightSymmetric": True})
     for path in Path(source).iterdir():
@@ -186,6 +188,19 @@ def quantize_static_int8(source: Path, target: Path, calibration: TextInputs, *,
     write_json(target / "stance_model.json", {**card, "quantization": "int8", **(extra or {}),
                                               "quantized_nodes": len(nodes)})
     return nodes
+
+
+@contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    """onnxruntime.quantization logs its advice (pre-process first; a tensor whose type it skips) on the root
+    logger at WARNING: not the researcher's business on the terminal."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
 
 
 # ----------------------------------------------------------------------------------------------
