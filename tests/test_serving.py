@@ -149,7 +149,7 @@ def test_unknown_engine_is_a_usage_error(pair_run: Path):
     assert "unknown engine 'tensorrt'" in result.output
 
 
-def test_a_baseline_run_does_not_export(tmp_path):
+def test_exporting_a_missing_run_names_it(tmp_path):
     from stance.serving import export_run
 
     with pytest.raises(StanceError, match="does not exist"):

@@ -87,6 +87,10 @@ def export_onnx(classifier: Any, folder: Path, *, input_mode: str, extra: dict[s
     was_training = model.training
     model.eval()
     raw = folder / "model.raw.onnx"
+    # Traced with the eager attention, whose graph ONNX Runtime's fuser recognises (one Attention op
+    # per layer); the SDPA path's mask arithmetic hides it. Put back afterwards.
+    attention = getattr(model.config, "_attn_implementation", None)
+    _set_attention(model, "eager")
     try:
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore")  # the tracer's notes about Python values in the graph
@@ -98,12 +102,21 @@ def export_onnx(classifier: Any, folder: Path, *, input_mode: str, extra: dict[s
         _optimize(raw, folder / ONNX_FILE, model.config)
     finally:
         model.train(was_training)
+        if attention:
+            _set_attention(model, attention)
         raw.unlink(missing_ok=True)
     tokenizer.save_pretrained(folder)
     classifier.write_card(folder, kind=KIND, onnx=ONNX_FILE, inputs=names, max_length=classifier.max_length,
                           input_mode=input_mode, eval_batch_size=classifier.eval_batch_size, quantization=None,
                           opset=OPSET, **(extra or {}))
     return folder
+
+
+def _set_attention(model: Any, implementation: str) -> None:
+    try:
+        model.set_attn_implementation(implementation)
+    except (AttributeError, ValueError, ImportError):
+        pass  # an architecture with one attention path: export it as it is
 
 
 def _optimize(source: Path, target: Path, config: Any) -> None:
