@@ -46,6 +46,7 @@ def require_onnxruntime() -> Any:
     except ImportError:
         raise ModelError("ONNX export and the onnxruntime engine need onnx and onnxruntime",
                          hint="pip install 'stance[onnx]'") from None
+    onnxruntime.set_default_logger_severity(3)  # errors only: its notes on pruned initializers are not ours to show
     return onnxruntime
 
 
