@@ -280,6 +280,21 @@ def _interrupt(folder: Path, ctx: dict) -> None:
     ctx["monkeypatch"].setattr(stance.recipes.training, "fit", ctrl_c)
 
 
+def _interrupt_prediction(ctx: dict) -> None:
+    """Ctrl-C while the second chunk is predicted."""
+    import stance.predict
+
+    real, calls = stance.predict.predict_frame, []
+
+    def ctrl_c_on_the_second_chunk(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    ctx["monkeypatch"].setattr(stance.predict, "predict_frame", ctrl_c_on_the_second_chunk)
+
+
 _LONG_TEXT = "Officials said the request would be studied. " * 30
 
 SETUPS: dict[str, Callable[[Path, dict], None]] = {
@@ -337,11 +352,16 @@ SETUPS: dict[str, Callable[[Path, dict], None]] = {
     "import_unknown_format": lambda folder, ctx: None,
     "import_split_unknown": _file("annotations.txt", "ID\tTarget\tTweet\tStance\n1\tAtheism\tGod is good.\tAGAINST\n"),
     "export_exists": _with(_toy, _bogus_folder("hf")),
+    "no_onnx_export": _run,
+    "output_exists": _with(_run, _file("predictions.csv", "kept,as,it,is\n")),
+    "split_file_exists": _toy,
+    "prediction_parts_left": _with(_run, _toy, lambda folder, ctx: (folder / "predictions.csv.parts").mkdir()),
     "usage_missing_argument": lambda folder, ctx: None,
     "usage_bad_option": _toy,
     "usage_train_without_config": lambda folder, ctx: None,
     "usage_resume_with_config": _with(_toy, _run),
     "interrupted": _interrupt,
+    "prediction_interrupted": _with(_run, _toy, lambda folder, ctx: _interrupt_prediction(ctx)),
 }
 
 
@@ -422,6 +442,9 @@ def _failed_run_is_left_incomplete(folder: Path, output: str) -> None:
 
 def _no_run_folder(folder: Path, output: str) -> None:
     assert not (folder / "experiments").exists()
+def _complete_chunk_kept_and_no_temporary_files(folder: Path, output: str) -> None:
+    assert sorted(p.name for p in (folder / "predictions.csv.parts").iterdir()) == ["000000.csv", "progress.json"]
+    assert not list(folder.rglob("*.tmp")) and not (folder / "predictions.csv").exists()
 
 
 EXTRA_CHECKS: dict[str, Callable[[Path, str], None]] = {
@@ -432,6 +455,7 @@ EXTRA_CHECKS: dict[str, Callable[[Path, str], None]] = {
     "output_exists": _nothing_was_overwritten,
     "split_file_exists": _split_file_kept,
     "interrupted": _interrupted_run_is_left_incomplete,
+    "prediction_interrupted": _complete_chunk_kept_and_no_temporary_files,
     "model_not_a_model": _failed_run_is_left_incomplete,
     "model_custom_code": _failed_run_is_left_incomplete,
 }

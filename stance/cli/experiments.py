@@ -168,6 +168,12 @@ def predict(
         "whole runs measured so far gained little or nothing (figures: benchmarks/README.md). "
         "Default: predict.compile (off).",
         show_default=False)] = None,
+    engine: Annotated[str, typer.Option(
+        help="torch: the run's model; onnxruntime: its ONNX export (`stance export RUN --format onnx`; with "
+        "--precision int8 the --quantize int8 one). RUN may then be an export folder.")] = "torch",
+    resume: Annotated[bool, typer.Option(
+        help="Continue an interrupted --input/--output prediction from its last complete chunk (kept in "
+        "OUTPUT.parts/); give the same options as the first time.")] = False,
 ) -> None:
     """Predict labels and per-class probabilities for TEXTs or a whole --input file.
 
@@ -178,7 +184,7 @@ def predict(
     from stance import distributed
     from stance.io import check_output, write_frame
     from stance.models.inference import PRECISIONS, is_device
-    from stance.predict import predict_file, predict_texts, stream_predictions
+    from stance.predict import ENGINES, predict_file, predict_texts, stream_predictions
     from stance.report import show
 
     # The precision is checked here rather than by the option's type, so that `stance --help` does
@@ -192,13 +198,20 @@ def predict(
         raise StanceError("several processes share the work only on a file", hint="give --input FILE and --output FILE")
     if device is not None and not is_device(device):
         raise typer.BadParameter(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N", param_hint="--device")
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"unknown engine {engine!r}: use {', '.join(ENGINES)}", param_hint="--engine")
+    if resume and not (input and output):
+        raise typer.BadParameter("--resume continues a prediction from --input FILE into --output FILE")
     settings = {"precision": precision, "batch_size": batch_size, "threads": threads, "device": device,
-                "compile": compile}
+                "compile": compile, "engine": engine}
     with precision_warnings():
         if input and output:
-            summary = stream_predictions(run, input, output, force=force, chunk_size=chunk_size, **settings)
+            summary = stream_predictions(run, input, output, force=force, chunk_size=chunk_size, resume=resume,
+                                         **settings)
             if distributed.is_main_process():
                 processes = f", {summary.processes} processes" if summary.processes > 1 else ""
+                if summary.resumed_chunks:
+                    processes += f"; resumed after {summary.resumed_chunks} chunk(s)"
                 console.print(f"wrote {summary.rows} predictions to [bold]{output}[/] ({summary.precision} on "
                               f"{summary.device}{processes}; {summary.rate:.1f} statements/s)", highlight=False, soft_wrap=True)
             return
@@ -215,6 +228,32 @@ def predict(
     else:
         cols = [c for c in result.columns if c in ("id", "text", "label", "prediction") or c.startswith("p_")]
         show(result[cols], console=console)
+
+
+@app.command("export")
+@handles_errors
+def export(
+    run: RunArg,
+    format: Annotated[str, typer.Option("--format", help="onnx: encoder and head as one ONNX graph, for ONNX "
+                                        "Runtime (needs the onnx extra: pip install 'stance[onnx]').")] = "onnx",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Export folder. Default: "
+                                                   "RUN/export/onnx (RUN/export/onnx-int8 with --quantize int8), "
+                                                   "where `stance predict --engine onnxruntime` looks.",
+                                                   show_default=False)] = None,
+    quantize: Annotated[Optional[str], typer.Option(help="int8: static int8 quantisation, calibrated on "
+                                                    "statements of the run's train split.", show_default=False)] = None,
+    calibration: Annotated[int, typer.Option(min=1, help="Training statements that calibrate --quantize int8.")] = 300,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing export folder.")] = False,
+) -> None:
+    """Export a trained RUN's model for serving (ONNX; optionally static int8)."""
+    from stance.serving import EXPORT_FORMATS, export_run
+
+    if format not in EXPORT_FORMATS:
+        raise typer.BadParameter(f"unknown format {format!r}: use {', '.join(EXPORT_FORMATS)}", param_hint="--format")
+    summary = export_run(run, fmt=format, output=output, quantize=quantize, calibration=calibration, force=force)
+    calibrated = f", calibrated on {summary.calibration_statements} training statements" if summary.quantization else ""
+    console.print(f"exported {summary.format}{' ' + summary.quantization if summary.quantization else ''} to "
+                  f"[bold]{summary.folder}[/]{calibrated}", highlight=False, soft_wrap=True)
 
 
 @config_app.command("show")
