@@ -35,6 +35,49 @@ MIN_QUOTE_WORDS = 5
 CANDIDATE_COLUMNS = ("answer_text", "context", "requester", "request")
 
 
+#: Governments that an article written in those years means by a later name: "Germany" in a 1973
+#: article is West Germany.
+ERA_NAMES: dict[str, tuple[str, int, int]] = {"Germany": ("West Germany", 1949, 1990)}
+
+
+def era_actor(actor: str, year: int | None) -> str:
+    """The government an article of ``year`` means by ``actor`` (:data:`ERA_NAMES`)."""
+    era = ERA_NAMES.get(actor)
+    if era is None or year is None or not era[1] <= year < era[2]:
+        return actor
+    return era[0]
+
+
+def mention_rows(sentences: Sequence, gazetteer, found: pd.DataFrame, article: str = "") -> pd.DataFrame:
+    """Governments a sentence names as its subject without a reporting cue the rules know
+    ("Spain gave a similar answer.", "France, which has ..., gave the clearest refusal."): one
+    ``statements_frame`` row each, ``status`` ``mention``, for the answer step to judge.
+
+    A government named after a preposition ("troops to Afghanistan") is an object, not a subject;
+    a sentence already attributed to that government is not repeated.
+    """
+    from stance.articles.attribution import _PREPOSITION_BEFORE, mask_quotes
+    from stance.articles.extraction import _EARLIER
+
+    taken = set(zip(found["position"], found["actor"], strict=True)) if len(found) else set()
+    rows = []
+    for sentence in sentences:
+        masked = mask_quotes(sentence.text)
+        for mention in gazetteer.find(masked):
+            if _PREPOSITION_BEFORE.search(masked[:mention.start]):
+                continue
+            opening = mention.start <= 4 or bool(re.fullmatch(r"(?:[A-Z][\w'’.-]*\s+){0,3}", masked[:mention.start]))
+            for actor in mention.actors[:1]:
+                if (sentence.index, actor) in taken:
+                    continue
+                taken.add((sentence.index, actor))
+                rows.append({"article": article, "actor": actor, "position": sentence.index,
+                             "paragraph": sentence.paragraph, "kind": "opening" if opening else "inside",
+                             "speaker": mention.text, "how": "mention", "earlier": bool(_EARLIER.search(masked)),
+                             "status": "mention", "text": sentence.text})
+    return pd.DataFrame(rows, columns=list(found.columns))
+
+
 def _token(value: object) -> str:
     return re.sub(r"\W+", "_", str(value).strip().lower()).strip("_") or "none"
 

@@ -11,7 +11,14 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from stance.articles.answers import answer_candidates, gold_labels, predict_answers, rule_answers
+from stance.articles.answers import (
+    answer_candidates,
+    era_actor,
+    gold_labels,
+    mention_rows,
+    predict_answers,
+    rule_answers,
+)
 from stance.articles.extraction import (
     classify_statements,
     extract_statements,
@@ -60,6 +67,11 @@ def extract_candidates(text: str, name: str = "article", *, gazetteer: Gazetteer
     sentences = article_sentences(article, backend)
     request = detect_request(sentences, gazetteer)
     found = statements_frame(extract_statements(sentences, gazetteer, request, article.year), name)
+    found["actor"] = [era_actor(a, article.year) if a else a for a in found["actor"]]
+    mentions = mention_rows(sentences, gazetteer, found, name)
+    if not mentions.empty:
+        found = pd.concat([found, mentions], ignore_index=True).sort_values("position", kind="stable")
+        found = found.reset_index(drop=True)
     candidates = answer_candidates(found, request.requesters if request else (), request.phrase if request else "",
                                    article.year, len(article.paragraphs))
     return article, request, found, candidates
