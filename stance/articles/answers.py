@@ -84,12 +84,13 @@ def _token(value: object) -> str:
 
 def answer_context(status: str, how: str, kind: str, earlier: bool, *, is_requester: bool, paragraph: int,
                    n_paragraphs: int, earlier_statements: int, shared: bool, past_year: bool,
-                   quoted: bool) -> str:
+                   quoted: bool, actor_statements: int = 1, actor_kind: str = "country") -> str:
     """The context of one candidate as words a text model can read (``ctx_status_response ...``).
 
     What the sentence alone does not say: the rules' verdict, how the speaker was found, where
-    the sentence stands in the article, whether the government has spoken before, whether the
-    sentence names several governments or only earlier years.
+    the sentence stands in the article, whether the government has spoken before and how often
+    the rules heard it (a government named in passing speaks once), whether the sentence names
+    several governments or only earlier years, and what kind of actor it is (a country, an alliance).
     """
     if paragraph == 0:
         where = "lede"
@@ -104,12 +105,14 @@ def answer_context(status: str, how: str, kind: str, earlier: bool, *, is_reques
         "earlier" if earlier else "present", "requester" if is_requester else "other", f"where_{where}",
         "first_statement" if earlier_statements == 0 else "again", "shared" if shared else "single",
         "past_year" if past_year else "no_past_year", "quoted" if quoted else "unquoted",
+        f"statements_{min(actor_statements, 3)}", f"actor_{_token(actor_kind)}",
     ]
     return " ".join(f"ctx_{w}" for w in words)
 
 
 def answer_candidates(found: pd.DataFrame, requesters: Sequence[str] = (), request: str = "",
-                      year: int | None = None, n_paragraphs: int | None = None) -> pd.DataFrame:
+                      year: int | None = None, n_paragraphs: int | None = None,
+                      actor_kinds: dict[str, str] | None = None) -> pd.DataFrame:
     """Every attributed sentence of one article's ``statements_frame``, one row per government.
 
     Adds ``answer_text`` (what the answer model reads: the sentence, with the government in
@@ -124,14 +127,17 @@ def answer_candidates(found: pd.DataFrame, requesters: Sequence[str] = (), reque
     n_paragraphs = n_paragraphs if n_paragraphs is not None else int(found["paragraph"].max()) + 1
     shared = rows.groupby("position")["actor"].transform("nunique") > 1
     before = rows.groupby("actor").cumcount()
+    heard = rows.assign(_heard=rows["status"] == "response").groupby("actor")["_heard"].transform("sum")
+    actor_kinds = actor_kinds or {}
     rows["answer_text"] = [f"{t} ({a})" if s else str(t) for t, a, s in zip(rows["text"], rows["actor"], shared,
                                                                                strict=True)]
     rows["context"] = [
         answer_context(r.status, r.how, r.kind, bool(r.earlier), is_requester=r.actor in requesters,
                        paragraph=int(r.paragraph), n_paragraphs=n_paragraphs, earlier_statements=int(b),
                        shared=bool(s), past_year=_past_year(str(r.text), year),
-                       quoted=quoted_words(str(r.text)) >= 3)
-        for r, b, s in zip(rows.itertuples(index=False), before, shared, strict=True)
+                       quoted=quoted_words(str(r.text)) >= 3, actor_statements=int(h),
+                       actor_kind=actor_kinds.get(r.actor, "country"))
+        for r, b, s, h in zip(rows.itertuples(index=False), before, shared, heard, strict=True)
     ]
     rows["requester"] = " and ".join(requesters)
     rows["request"] = request
@@ -213,9 +219,12 @@ def answer_counts(predicted: pd.DataFrame, gold: pd.DataFrame, articles: Sequenc
 
     ``predicted`` holds one row per (article, actor, sentence) the analysis took as an answer.
     A predicted answer is right when its sentence holds a gold quote of the same government; a
-    gold answer is found when some predicted answer of its government holds its quote.
+    gold answer is found when some predicted answer of its government holds its quote. Sentences
+    shorter than a gold quote may be (``MIN_QUOTE_WORDS``) are left out.
     """
     rows = []
+    # A sentence of fewer than MIN_QUOTE_WORDS words cannot hold a gold quote: it is not scored.
+    predicted = predicted[predicted["text"].astype(str).str.split().str.len() >= MIN_QUOTE_WORDS]
     for name in articles:
         pred = predicted[predicted["article"] == name]
         wanted = gold[gold["article"] == name]

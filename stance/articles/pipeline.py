@@ -12,6 +12,7 @@ import pandas as pd
 import yaml
 
 from stance.articles.answers import (
+    MIN_QUOTE_WORDS,
     answer_candidates,
     era_actor,
     gold_labels,
@@ -73,7 +74,7 @@ def extract_candidates(text: str, name: str = "article", *, gazetteer: Gazetteer
         found = pd.concat([found, mentions], ignore_index=True).sort_values("position", kind="stable")
         found = found.reset_index(drop=True)
     candidates = answer_candidates(found, request.requesters if request else (), request.phrase if request else "",
-                                   article.year, len(article.paragraphs))
+                                   article.year, len(article.paragraphs), gazetteer.kinds)
     return article, request, found, candidates
 
 
@@ -89,7 +90,10 @@ def analyze_text(text: str, name: str = "article", *, gazetteer: Gazetteer | Non
     candidates = predict_answers(candidates, *answers) if answers is not None else rule_answers(candidates)
     chosen = candidates[candidates["answer"]].drop(columns=["answer_text", "context", "requester", "request"])
     responses = group_statements(chosen.reset_index(drop=True))
-    excluded = candidates[~candidates["answer"]].reset_index(drop=True)
+    # Set aside: statements the rules saw that are not answers (a bare mention was never a statement).
+    excluded = pd.concat([found[found["actor"] == ""],
+                          candidates[~candidates["answer"] & (candidates["status"] != "mention")][found.columns]])
+    excluded = excluded.sort_values("position", kind="stable").reset_index(drop=True)
     if classifier is not None:
         responses = classify_statements(responses, classifier, mode, request.phrase if request else "")
     governments = overall_stances(responses, aggregate)
@@ -219,6 +223,9 @@ def answer_sentences(paths: Sequence[str | Path], gold: pd.DataFrame | None = No
         article, _, _, candidates = extract_candidates(text, name, gazetteer=gazetteer, backend=backend)
         if candidates.empty:
             continue
+        # Gold quotes need five words, so a shorter sentence ("Italy said no.") cannot be labelled
+        # either way: it is left out of the data (and of the answer scores), not called a non-answer.
+        candidates = candidates[candidates["text"].astype(str).str.split().str.len() >= MIN_QUOTE_WORDS].copy()
         candidates["date"] = str(article.year or "")
         frames.append(candidates)
     if not frames:
