@@ -21,6 +21,7 @@ from stance.articles.answers import (
     rule_answers,
 )
 from stance.articles.extraction import (
+    AGGREGATIONS,
     classify_statements,
     extract_statements,
     group_statements,
@@ -146,6 +147,8 @@ def analyze_articles(paths: Sequence[str | Path], run: str | Path | None = None,
     is the answer run that picks the answering statements (:func:`resolve_answer_run` reads
     ``auto`` and ``rules``); without one the rules pick them.
     """
+    if aggregate not in AGGREGATIONS:  # before any work
+        raise StanceError(f"unknown aggregation {aggregate!r}", hint=f"use one of: {', '.join(AGGREGATIONS)}")
     if not isinstance(gazetteer, Gazetteer):
         gazetteer = load_gazetteer(gazetteer)
     answer_run = resolve_answer_run(answers)
