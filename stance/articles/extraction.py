@@ -92,7 +92,7 @@ def extract_statements(sentences: Sequence[Sentence], gazetteer: Gazetteer, requ
     statements: list[Statement] = []
     for sentence in sentences:
         attributor.paragraph = sentence.paragraph
-        attributor.learn_people(sentence.text)
+        attributor.learn_people(sentence.text, sentence.people)
         masked = mask_quotes(sentence.text)
         found = _attribute_sentence(attributor, sentence, masked, year, requesters)
         statements.extend(found)

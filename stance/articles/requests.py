@@ -97,7 +97,7 @@ def _request_candidates(sentences: Sequence[Sentence], gazetteer: Gazetteer):
     attributor = Attributor(gazetteer, ())
     for sentence in sentences:
         masked = mask_quotes(sentence.text)
-        attributor.learn_people(sentence.text)
+        attributor.learn_people(sentence.text, sentence.people)
         for match in _REQUEST_VERB.finditer(masked):
             phrase = _request_phrase(masked[match.end():])
             if not phrase:

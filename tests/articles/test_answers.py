@@ -222,3 +222,31 @@ def test_auto_takes_the_newest_complete_answers_run(tmp_path):
     assert resolve_answer_run("auto", tmp_path / "none") is None
     assert resolve_answer_run("rules", tmp_path) is None and resolve_answer_run(None) is None
     assert resolve_answer_run(str(tmp_path / "r1")) == tmp_path / "r1"
+
+
+def test_a_spacy_pipeline_splits_sentences_and_names_people(monkeypatch, gazetteer):
+    from stance.articles import text as text_module
+
+    class Span:
+        def __init__(self, text, label=""):
+            self.text, self.label_ = text, label
+
+    class FakeNlp:  # stands in for an installed English spaCy pipeline
+        meta = {"name": "core_fake"}
+
+        def __call__(self, paragraph):
+            parts = [p.strip() + "." for p in paragraph.split(".") if p.strip()]
+            ents = [Span("Nguyen thi Binh", "PERSON")] if "Nguyen thi Binh" in paragraph else []
+            return type("Doc", (), {"sents": [Span(p) for p in parts], "ents": ents})()
+
+    article = ("NATO asked allies to send ships.\nItaly's foreign minister, Nguyen thi Binh, spoke in Rome.\n"
+               "Germany said it would not take part.\nBinh said the government would send two ships.\n")
+    # The name pattern cannot read "Nguyen thi Binh" as a name, so "Binh said" has no government.
+    rules = analyze_text(article, "s", gazetteer=gazetteer, backend="rules")
+    assert rules.governments["actor"].tolist() == ["Germany"]
+    monkeypatch.setattr(text_module, "spacy_pipeline", lambda: FakeNlp())
+    sentences = text_module.article_sentences(text_module.clean_article(article), "auto")
+    assert [s.people for s in sentences] == [(), ("Nguyen thi Binh",), (), ()]
+    analysis = analyze_text(article, "s", gazetteer=gazetteer, backend="auto")
+    assert analysis.governments["actor"].tolist() == ["Germany", "Italy"]
+    assert text_module.sentence_backend() == "spacy:core_fake"
