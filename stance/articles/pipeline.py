@@ -237,8 +237,9 @@ def answer_sentences(paths: Sequence[str | Path], gold: pd.DataFrame | None = No
     records = pd.DataFrame({
         "id": [f"{a}-{p}-{_slug(actor)}"
                for a, p, actor in found[["article", "position", "actor"]].itertuples(index=False)],
-        "text": found["answer_text"], "actor": found["actor"], "requester": found["requester"],
-        "request": found["request"], "episode": found["article"], "date": found["date"],
+        # The record schema needs every field: an article whose request was not found says so.
+        "text": found["answer_text"], "actor": found["actor"], "requester": found["requester"].replace("", "unknown"),
+        "request": found["request"].replace("", "unknown"), "episode": found["article"], "date": found["date"],
         "label": gold_labels(found, gold) if gold is not None else "",
         "context": found["context"], "sentence": found["text"], "speaker": found["speaker"], "how": found["how"],
         "kind": found["kind"], "status": found["status"], "earlier": found["earlier"].astype(bool),
