@@ -64,8 +64,9 @@ class SplitConfig(_Section):
 class InputConfig(_Section):
     """What the model reads."""
 
-    mode: Literal["text", "request_text"] = Field(
-        "text", description="`text`: the statement alone; `request_text`: the request and the statement as a pair."
+    mode: Literal["text", "request_text", "context_text"] = Field(
+        "text", description="`text`: the statement alone; `request_text`: the request and the statement as a pair; "
+        "`context_text`: the `context` column (the answer step's context features) and the text as a pair."
     )
     max_length: int = Field(128, ge=8, le=4096, description="Tokens kept per input; longer inputs are truncated.")
 

@@ -151,6 +151,13 @@ def _file(name: str, content: str | bytes) -> Callable[[Path, dict], None]:
     return setup
 
 
+def _gold_answers(folder: Path, ctx: dict) -> None:
+    (folder / "arts").mkdir()
+    (folder / "arts" / "a.txt").write_text("NATO asked allies to send ships.\nCanada said it would send one ship.\n")
+    (folder / "arts" / "answers.csv").write_text(
+        "article,actor,label,quote\na,Canada,comply,said it would send one\na,Canada,comply,send one\n")
+
+
 def _toy(folder: Path, ctx: dict) -> None:
     _write_experiment(folder, str(ctx["tiny_model_dir"]))
 
@@ -353,9 +360,9 @@ SETUPS: dict[str, Callable[[Path, dict], None]] = {
     "import_split_unknown": _file("annotations.txt", "ID\tTarget\tTweet\tStance\n1\tAtheism\tGod is good.\tAGAINST\n"),
     "export_exists": _with(_toy, _bogus_folder("hf")),
     "no_onnx_export": _run,
-    "output_exists": _with(_run, _file("predictions.csv", "kept,as,it,is\n")),
-    "split_file_exists": _toy,
     "prediction_parts_left": _with(_run, _toy, lambda folder, ctx: (folder / "predictions.csv.parts").mkdir()),
+    "unknown_aggregation": _file("article.txt", "NATO asked allies to send ships.\nCanada said it would send one.\n"),
+    "short_gold_quote": _gold_answers,
     "usage_missing_argument": lambda folder, ctx: None,
     "usage_bad_option": _toy,
     "usage_train_without_config": lambda folder, ctx: None,

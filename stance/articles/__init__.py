@@ -18,9 +18,10 @@ A news report about an ally's request goes through five steps, one module each:
    Harjit Sajjan" → Canada, then "Sajjan"), and back-references ("he", "the minister") to the last
    speaker. The requester's own statements, non-government speakers (analysts, the opposition) and
    background (years before the article's) are set aside with their reason;
-4. :func:`classify_statements` labels each statement with a trained run and
-   :func:`overall_stances` gives every government the stance of its latest statement (the
-   guidelines' rule), with the statements behind it as evidence;
+4. :mod:`~stance.articles.answers`: the answer step keeps the statements that answer the
+   request (a trained answer run, else the rules); :func:`classify_statements` labels each with a
+   trained run and :func:`overall_stances` aggregates a government's answers (``latest``, the
+   guidelines' rule, ``confident`` or ``vote``), with the statements behind it as evidence;
 5. :mod:`~stance.articles.pipeline`: :func:`analyze_articles` runs them all, and
    :mod:`~stance.articles.scoring`: :func:`evaluate_articles` scores them against the expected
    tables shipped with the example articles in ``data/articles/``.
@@ -28,8 +29,19 @@ A news report about an ally's request goes through five steps, one module each:
 
 from __future__ import annotations
 
+from stance.articles.answers import (
+    ANSWER_LABELS,
+    answer_candidates,
+    answer_counts,
+    answer_f1,
+    gold_labels,
+    load_gold_answers,
+    predict_answers,
+    rule_answers,
+)
 from stance.articles.attribution import Speaker
 from stance.articles.extraction import (
+    AGGREGATIONS,
     MAX_STATEMENT_SENTENCES,
     Statement,
     classify_statements,
@@ -43,6 +55,10 @@ from stance.articles.pipeline import (
     ArticleAnalysis,
     ArticlesResult,
     analyze_articles,
+    answer_sentences,
+    extract_candidates,
+    load_answer_model,
+    resolve_answer_run,
     analyze_text,
     load_article_model,
     read_articles,
@@ -63,6 +79,9 @@ from stance.articles.text import (
 )
 
 __all__ = [
+    "AGGREGATIONS", "ANSWER_LABELS", "answer_candidates", "answer_counts", "answer_f1", "answer_sentences",
+    "extract_candidates", "gold_labels", "load_answer_model", "load_gold_answers", "predict_answers",
+    "resolve_answer_run", "rule_answers",
     "ALIAS_KINDS", "MAX_STATEMENT_SENTENCES", "NOT_GOVERNMENTS", "Article", "ArticleAnalysis", "ArticleEvaluation",
     "ArticlesResult", "Gazetteer", "Mention", "Request", "Sentence", "Speaker", "Statement", "analyze_articles",
     "analyze_text", "article_sentences", "classify_statements", "clean_article", "detect_request",

@@ -172,19 +172,25 @@ class Attributor:
         self._people_re: re.Pattern[str] | None = None
 
     # -- learning ------------------------------------------------------------------------------
-    def learn_people(self, text: str) -> None:
-        """Names introduced with a government ("Canada's defence minister, Harjit Sajjan")."""
+    def learn_people(self, text: str, people: Sequence[str] = ()) -> None:
+        """Names introduced with a government ("Canada's defence minister, Harjit Sajjan"): found by
+        the name pattern, and also ``people`` (a spaCy pipeline's PERSON entities) where given."""
         masked = mask_quotes(text)
         for known in self.gazetteer.find_people(masked):
             self._remember(known.text.split(), known.actors)
-        for match in _NAME_RE.finditer(masked):
-            tokens = [t for t in match.group(0).split()]
+        matches = [(m.start(), m.group(0)) for m in _NAME_RE.finditer(masked)]
+        for name in people:
+            at = masked.find(name)
+            if at >= 0 and not any(start <= at < start + len(found) for start, found in matches):
+                matches.append((at, name))
+        for start, matched in matches:
+            tokens = [t for t in matched.split()]
             while tokens and (tokens[0] in _NAME_STOP or self.gazetteer.aliases.get(tokens[0])
                               or tokens[0].rstrip("'’s") in self.gazetteer.aliases):
                 tokens.pop(0)
             if len(tokens) < 2 or any(self.gazetteer.aliases.get(t) for t in tokens) or tokens[-1] in _NAME_STOP:
                 continue
-            window = masked[max(0, match.start() - 60):match.start() + len(match.group(0)) - len(" ".join(tokens))]
+            window = masked[max(0, start - 60):start + len(matched) - len(" ".join(tokens))]
             window = window.split(".")[-1]
             nongov = NONGOV_RE.search(window)
             mentions = self.gazetteer.find(window)

@@ -92,7 +92,7 @@ def extract_statements(sentences: Sequence[Sentence], gazetteer: Gazetteer, requ
     statements: list[Statement] = []
     for sentence in sentences:
         attributor.paragraph = sentence.paragraph
-        attributor.learn_people(sentence.text)
+        attributor.learn_people(sentence.text, sentence.people)
         masked = mask_quotes(sentence.text)
         found = _attribute_sentence(attributor, sentence, masked, year, requesters)
         statements.extend(found)
@@ -223,8 +223,11 @@ def _join_run(run: list[pd.Series], max_sentences: int) -> list[dict]:
     while end > 0:
         part = run[max(0, end - max_sentences):end]
         first, last = part[0], part[-1]
-        statements.append({**first.to_dict(), "position": last["position"], "sentences": len(part),
-                           "text": " ".join(str(row["text"]) for row in part)})
+        joined = {**first.to_dict(), "position": last["position"], "sentences": len(part),
+                  "text": " ".join(str(row["text"]) for row in part)}
+        if "p_answer" in first.index:
+            joined["p_answer"] = round(sum(float(row["p_answer"]) for row in part) / len(part), 4)
+        statements.append(joined)
         end -= len(part)
     return statements[::-1]
 
@@ -252,29 +255,74 @@ def classify_statements(frame: pd.DataFrame, classifier, mode: str = "text", req
     return out
 
 
-def overall_stances(statements: pd.DataFrame) -> pd.DataFrame:
-    """One row per government: the stance of its latest statement, with the statements behind it.
+def _combined(rows: pd.DataFrame) -> pd.Series:
+    """Each statement's confidence as an answer with its stance: relevance (``p_answer``, 1 without
+    an answer step) times the stance classifier's confidence."""
+    relevance = rows["p_answer"].astype(float) if "p_answer" in rows.columns else pd.Series(1.0, index=rows.index)
+    return relevance * rows["confidence"].astype(float)
+
+
+def _aggregate_latest(ordered: pd.DataFrame) -> tuple[str, pd.DataFrame, float]:
+    latest = ordered.iloc[[-1]]
+    return str(latest["label"].iloc[0]), latest, float(_combined(latest).iloc[0])
+
+
+def _aggregate_confident(ordered: pd.DataFrame) -> tuple[str, pd.DataFrame, float]:
+    combined = _combined(ordered).to_numpy()
+    best = len(combined) - 1 - int(combined[::-1].argmax())  # ties go to the later statement
+    chosen = ordered.iloc[[best]]
+    return str(chosen["label"].iloc[0]), chosen, float(combined[best])
+
+
+def _aggregate_vote(ordered: pd.DataFrame) -> tuple[str, pd.DataFrame, float]:
+    weights = _combined(ordered).groupby(ordered["label"].to_numpy()).sum()
+    top = weights[weights == weights.max()].index
+    # A tie goes to the label of the latest statement among the tied ones.
+    label = next(lab for lab in reversed(ordered["label"].tolist()) if lab in top)
+    total = float(weights.sum())
+    return str(label), ordered[ordered["label"] == label], float(weights[label] / total) if total else 0.0
+
+
+#: How a government's answering statements become its overall stance: ``latest`` (the guidelines'
+#: rule, the default), ``confident`` (the statement most confidently an answer with its stance),
+#: ``vote`` (the label with the most confidence summed over statements).
+AGGREGATIONS = {"latest": _aggregate_latest, "confident": _aggregate_confident, "vote": _aggregate_vote}
+
+
+def overall_stances(statements: pd.DataFrame, aggregate: str = "latest") -> pd.DataFrame:
+    """One row per government: its overall stance from its answering statements, with the evidence.
 
     "Latest" follows the guidelines: the statement the article tells last, except that one the
     article marks as earlier ("last week", "had said", "initially") comes before every statement
-    without such a mark. ``labels`` lists every label in that order; ``evidence`` is the deciding
-    statement.
+    without such a mark. ``aggregate`` picks the rule (:data:`AGGREGATIONS`). ``labels`` lists every
+    label in article order; ``evidence`` the statements the stance rests on (`` | ``-joined);
+    ``confidence`` combines relevance (``p_answer``) and stance probability; ``relevance`` is the
+    mean answer probability of the evidence.
     """
-    columns = ["article", "actor", "stance", "confidence", "statements", "labels", "evidence"]
+    from stance.errors import StanceError
+
+    if aggregate not in AGGREGATIONS:
+        raise StanceError(f"unknown aggregation {aggregate!r}", hint=f"use one of: {', '.join(AGGREGATIONS)}")
+    columns = ["article", "actor", "stance", "confidence", "statements", "labels", "evidence", "relevance"]
     if statements.empty:
         return pd.DataFrame(columns=columns)
     has_labels = "label" in statements.columns
     rows = []
     for (article, actor), group in statements.groupby(["article", "actor"], sort=False):
         ordered = group.assign(_late=~group["earlier"].astype(bool)).sort_values(["_late", "position"], kind="stable")
-        latest = ordered.iloc[-1]
+        if has_labels:
+            stance, used, confidence = AGGREGATIONS[aggregate](ordered)
+        else:
+            stance, used, confidence = None, ordered.iloc[[-1]], float("nan")
+        relevance = float(used["p_answer"].astype(float).mean()) if "p_answer" in used.columns else 1.0
         rows.append({
             "article": article,
             "actor": actor,
-            "stance": latest["label"] if has_labels else None,
-            "confidence": float(latest["confidence"]) if has_labels else float("nan"),
+            "stance": stance,
+            "confidence": round(confidence, 4) if has_labels else confidence,
             "statements": len(group),
             "labels": " → ".join(ordered["label"]) if has_labels else "",
-            "evidence": latest["text"],
+            "evidence": " | ".join(used["text"].astype(str)),
+            "relevance": round(relevance, 4),
         })
     return pd.DataFrame(rows, columns=columns)

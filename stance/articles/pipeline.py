@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
+from stance.articles.answers import (
+    MIN_QUOTE_WORDS,
+    answer_candidates,
+    era_actor,
+    gold_labels,
+    mention_rows,
+    predict_answers,
+    rule_answers,
+)
 from stance.articles.extraction import (
+    AGGREGATIONS,
     classify_statements,
     extract_statements,
     group_statements,
@@ -28,9 +40,10 @@ class ArticleAnalysis:
 
     article: Article
     request: Request | None
-    statements: pd.DataFrame  # responses, classified when a model was given
+    statements: pd.DataFrame  # answers, joined into statements, classified when a model was given
     excluded: pd.DataFrame  # statements set aside, with their status
     governments: pd.DataFrame  # one row per responding government
+    candidates: pd.DataFrame = field(default_factory=pd.DataFrame)  # every attributed sentence, p_answer, answer
 
 
 @dataclass
@@ -41,24 +54,53 @@ class ArticlesResult:
     governments: pd.DataFrame
     statements: pd.DataFrame
     requests: pd.DataFrame
+    answer_step: str = "rules"  # "rules", or the answer run that chose the answers
 
 
-def analyze_text(text: str, name: str = "article", *, gazetteer: Gazetteer | None = None, classifier=None,
-                 mode: str = "text", backend: str = "auto") -> ArticleAnalysis:
-    """Analyse one article's text: request, responses, their labels, each government's stance."""
+def extract_candidates(text: str, name: str = "article", *, gazetteer: Gazetteer | None = None,
+                       backend: str = "auto") -> tuple[Article, Request | None, pd.DataFrame, pd.DataFrame]:
+    """Clean one article, find its request, extract its statements: ``(article, request, found, candidates)``.
+
+    ``found`` holds every statement the rules saw (set-aside ones with their status);
+    ``candidates`` every attributed one, ready for the answer step (:func:`answer_candidates`).
+    """
     gazetteer = gazetteer or load_gazetteer()
     article = clean_article(text, name)
     sentences = article_sentences(article, backend)
     request = detect_request(sentences, gazetteer)
     found = statements_frame(extract_statements(sentences, gazetteer, request, article.year), name)
-    responses = group_statements(found[found["status"] == "response"].reset_index(drop=True))
-    excluded = found[found["status"] != "response"].reset_index(drop=True)
+    found["actor"] = [era_actor(a, article.year) if a else a for a in found["actor"]]
+    mentions = mention_rows(sentences, gazetteer, found, name)
+    if not mentions.empty:
+        found = pd.concat([found, mentions], ignore_index=True).sort_values("position", kind="stable")
+        found = found.reset_index(drop=True)
+    candidates = answer_candidates(found, request.requesters if request else (), request.phrase if request else "",
+                                   article.year, len(article.paragraphs), gazetteer.kinds)
+    return article, request, found, candidates
+
+
+def analyze_text(text: str, name: str = "article", *, gazetteer: Gazetteer | None = None, classifier=None,
+                 mode: str = "text", backend: str = "auto", answers=None, aggregate: str = "latest") -> ArticleAnalysis:
+    """Analyse one article's text: request, answers, their labels, each government's stance.
+
+    ``answers`` is a trained answer step ``(classifier, mode)`` (:func:`load_answer_model`); without
+    it the rules decide which statements answer. ``aggregate`` names the rule that turns a
+    government's answers into its stance (:data:`~stance.articles.extraction.AGGREGATIONS`).
+    """
+    article, request, found, candidates = extract_candidates(text, name, gazetteer=gazetteer, backend=backend)
+    candidates = predict_answers(candidates, *answers) if answers is not None else rule_answers(candidates)
+    chosen = candidates[candidates["answer"]].drop(columns=["answer_text", "context", "requester", "request"])
+    responses = group_statements(chosen.reset_index(drop=True))
+    # Set aside: statements the rules saw that are not answers (a bare mention was never a statement).
+    excluded = pd.concat([found[found["actor"] == ""],
+                          candidates[~candidates["answer"] & (candidates["status"] != "mention")][found.columns]])
+    excluded = excluded.sort_values("position", kind="stable").reset_index(drop=True)
     if classifier is not None:
         responses = classify_statements(responses, classifier, mode, request.phrase if request else "")
-    governments = overall_stances(responses)
+    governments = overall_stances(responses, aggregate)
     governments["requester"] = request.requester if request else ""
     governments["request"] = request.phrase if request else ""
-    return ArticleAnalysis(article, request, responses, excluded, governments)
+    return ArticleAnalysis(article, request, responses, excluded, governments, candidates)
 
 
 def read_articles(paths: Sequence[str | Path]) -> list[tuple[str, str]]:
@@ -97,16 +139,24 @@ def load_article_model(run: str | Path):
 
 def analyze_articles(paths: Sequence[str | Path], run: str | Path | None = None, *,
                      gazetteer: str | Path | Gazetteer | None = None, backend: str = "auto",
-                     articles: Sequence[tuple[str, str]] | None = None) -> ArticlesResult:
+                     articles: Sequence[tuple[str, str]] | None = None, answers: str | Path | None = None,
+                     aggregate: str = "latest") -> ArticlesResult:
     """Analyse every article in ``paths`` (or the given ``(name, text)`` pairs) with the run's model.
 
-    Without ``run`` the statements are extracted and attributed but not classified.
+    Without ``run`` the statements are extracted and attributed but not classified. ``answers``
+    is the answer run that picks the answering statements (:func:`resolve_answer_run` reads
+    ``auto`` and ``rules``); without one the rules pick them.
     """
+    if aggregate not in AGGREGATIONS:  # before any work
+        raise StanceError(f"unknown aggregation {aggregate!r}", hint=f"use one of: {', '.join(AGGREGATIONS)}")
     if not isinstance(gazetteer, Gazetteer):
         gazetteer = load_gazetteer(gazetteer)
+    answer_run = resolve_answer_run(answers)
+    answer_model = load_answer_model(answer_run) if answer_run is not None else None
     classifier, mode = load_article_model(run) if run is not None else (None, "text")
     texts = list(articles) if articles is not None else read_articles(paths)
-    analyses = [analyze_text(text, name, gazetteer=gazetteer, classifier=classifier, mode=mode, backend=backend)
+    analyses = [analyze_text(text, name, gazetteer=gazetteer, classifier=classifier, mode=mode, backend=backend,
+                             answers=answer_model, aggregate=aggregate)
                 for name, text in texts]
     governments = pd.concat([a.governments for a in analyses], ignore_index=True) if analyses else pd.DataFrame()
     statements = pd.concat([a.statements for a in analyses], ignore_index=True) if analyses else pd.DataFrame()
@@ -115,7 +165,87 @@ def analyze_articles(paths: Sequence[str | Path], run: str | Path | None = None,
         "request": a.request.phrase if a.request else "", "governments": len(a.governments),
         "statements": len(a.statements), "set_aside": len(a.excluded),
     } for a in analyses])
-    return ArticlesResult(analyses, governments, statements, requests)
+    return ArticlesResult(analyses, governments, statements, requests,
+                          str(answer_run) if answer_run is not None else "rules")
+
+
+#: Name of the experiment (``configs/answers.yaml``) whose newest run ``--answers auto`` takes.
+ANSWER_EXPERIMENT = "answers"
+
+
+def resolve_answer_run(answers: str | Path | None, parent: str | Path = "experiments") -> Path | None:
+    """The answer run to use: a run folder as given; ``auto``: the newest complete run of the
+    ``answers`` experiment under ``parent`` (or one folder down), else None (the rules);
+    ``rules``, ``none`` or None: the rules."""
+    if answers is None or str(answers).lower() in ("rules", "none", ""):
+        return None
+    if str(answers).lower() != "auto":
+        return Path(answers)
+    import json
+
+    newest: tuple[str, Path] | None = None
+    root = Path(parent)
+    for manifest in [*root.glob("*/manifest.json"), *root.glob("*/*/manifest.json")]:
+        folder = manifest.parent
+        try:
+            info = json.loads(manifest.read_text(encoding="utf-8"))
+            config = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8")) or {}
+        except (OSError, ValueError, yaml.YAMLError):
+            continue
+        if info.get("status") == "complete" and config.get("name") == ANSWER_EXPERIMENT:
+            started = str(info.get("started", ""))
+            if newest is None or started > newest[0]:
+                newest = (started, folder)
+    return newest[1] if newest else None
+
+
+def load_answer_model(run: str | Path):
+    """The answer step of a trained run (``configs/answers.yaml``): its classifier and input mode."""
+    from stance.predict import load_predictor
+
+    return load_predictor(run)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"\W+", "-", text).strip("-").lower()
+
+
+def answer_sentences(paths: Sequence[str | Path], gold: pd.DataFrame | None = None, *,
+                     gazetteer: str | Path | Gazetteer | None = None, backend: str = "auto") -> pd.DataFrame:
+    """The answer step's dataset: one record per attributed sentence and government of every article.
+
+    Records follow the statement schema (``id, text, actor, requester, request, episode, date,
+    label``; ``text`` is what the answer model reads, ``episode`` the article) with the sentence,
+    the speaker and the context features as columns; ``label`` is ``answer`` or ``not_answer``
+    from ``gold`` (:func:`~stance.articles.answers.load_gold_answers`), empty without it.
+    """
+    if not isinstance(gazetteer, Gazetteer):
+        gazetteer = load_gazetteer(gazetteer)
+    frames = []
+    for name, text in read_articles(paths):
+        article, _, _, candidates = extract_candidates(text, name, gazetteer=gazetteer, backend=backend)
+        if candidates.empty:
+            continue
+        # Gold quotes need five words, so a shorter sentence ("Italy said no.") cannot be labelled
+        # either way: it is left out of the data (and of the answer scores), not called a non-answer.
+        candidates = candidates[candidates["text"].astype(str).str.split().str.len() >= MIN_QUOTE_WORDS].copy()
+        candidates["date"] = str(article.year or "")
+        frames.append(candidates)
+    if not frames:
+        raise DataError("the articles hold no attributed sentences")
+    found = pd.concat(frames, ignore_index=True)
+    records = pd.DataFrame({
+        "id": [f"{a}-{p}-{_slug(actor)}"
+               for a, p, actor in found[["article", "position", "actor"]].itertuples(index=False)],
+        # The record schema needs every field: an article whose request was not found says so.
+        "text": found["answer_text"], "actor": found["actor"], "requester": found["requester"].replace("", "unknown"),
+        "request": found["request"].replace("", "unknown"), "episode": found["article"], "date": found["date"],
+        "label": gold_labels(found, gold) if gold is not None else "",
+        "context": found["context"], "sentence": found["text"], "speaker": found["speaker"], "how": found["how"],
+        "kind": found["kind"], "status": found["status"], "earlier": found["earlier"].astype(bool),
+        "paragraph": found["paragraph"], "position": found["position"], "source_type": "article",
+    })
+    return records
 
 
 def write_table(frame: pd.DataFrame, path: str | Path, *, force: bool = False) -> None:

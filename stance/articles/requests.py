@@ -52,6 +52,26 @@ def _request_phrase(rest: str) -> str:
     return " ".join(words[:16]).strip(" ,")
 
 
+# "a letter from the US defence secretary which asked ...": the asker is the letter's sender, not the
+# sentence's subject (who received it). "He had written to Mrs Thatcher asking ...": who was written to
+# is the recipient, not the asker.
+_RELATIVE_ASKER = re.compile(r"\b(?:from|by)\s+((?:(?!\b(?:from|by)\b)[^,;])*?)\s*,?\s+(?:which|who|that)\s*$")
+_RELATIVE_END = re.compile(r"(?:^|[,;])([^,;]*?)\s*,?\s+(?:which|who|that)\s*$")
+_WRITTEN_TO = re.compile(r"\b(?:wrote|written|writes|writing|sent|sends|sending|telephoned|phoned|turned|appealed|"
+                         r"letters?|messages?|calls?)\s+(?:\w+\s+){0,2}?to\b")
+
+
+def _asker_span(before: str) -> str:
+    """The words before a request verb that can name the asker: the antecedent of "which/who"
+    ("a letter from the US defence secretary which asked"), and never the recipient of a letter
+    or call ("He had written to Mrs Thatcher ... asking")."""
+    relative = _RELATIVE_ASKER.search(before) or _RELATIVE_END.search(before)
+    if relative:
+        return relative.group(1)
+    written = _WRITTEN_TO.search(before)
+    return before[:written.start()] if written else before
+
+
 def detect_request(sentences: Sequence[Sentence], gazetteer: Gazetteer) -> Request | None:
     """The first sentence that says who asked for what.
 
@@ -77,7 +97,7 @@ def _request_candidates(sentences: Sequence[Sentence], gazetteer: Gazetteer):
     attributor = Attributor(gazetteer, ())
     for sentence in sentences:
         masked = mask_quotes(sentence.text)
-        attributor.learn_people(sentence.text)
+        attributor.learn_people(sentence.text, sentence.people)
         for match in _REQUEST_VERB.finditer(masked):
             phrase = _request_phrase(masked[match.end():])
             if not phrase:
@@ -87,7 +107,7 @@ def _request_candidates(sentences: Sequence[Sentence], gazetteer: Gazetteer):
                 r"\b(?:was|were|been|being|is|are)\s+$", before) else None
             requesters: tuple[str, ...] = ()
             if passive is None:
-                found = attributor._span_speaker(before[-160:], 0)
+                found = attributor._span_speaker(_asker_span(before[-160:]), 0)
                 requesters = found.actors if found else ()
             else:
                 requesters = tuple(m.actors[0] for m in gazetteer.find(passive.group(1))[:2])

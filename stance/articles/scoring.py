@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from stance.articles.answers import answer_counts, answer_f1, answer_f1_interval, load_gold_answers
 from stance.articles.gazetteer import Gazetteer
 from stance.articles.pipeline import ArticlesResult, analyze_articles
 from stance.errors import DataError
@@ -48,8 +49,16 @@ def load_expected(path: str | Path) -> pd.DataFrame:
 
 def evaluate_articles(folder: str | Path = "data/articles", run: str | Path | None = None, *,
                       expected: str | Path | None = None, gazetteer: str | Path | Gazetteer | None = None,
-                      backend: str = "auto", n_resamples: int = 1000, seed: int = 0) -> ArticleEvaluation:
+                      backend: str = "auto", n_resamples: int = 1000, seed: int = 0,
+                      answers: str | Path | None = None, aggregate: str = "latest",
+                      gold_answers: str | Path | None = None) -> ArticleEvaluation:
     """Score the analysis of every article in ``expected`` (default ``folder/expected.csv``).
+
+    ``answers`` and ``aggregate`` are passed to :func:`analyze_articles`. When the folder has
+    gold answers (``gold_answers``, default ``folder/answers.csv`` where it exists), the sentences
+    taken as answers are scored too: answer precision, recall and F1 (one answer is one sentence
+    of one government; :func:`~stance.articles.answers.answer_counts`), the F1 with a bootstrap
+    interval over articles, and an ``answers`` table per article.
 
     Extraction is scored per government and article: precision is the share of governments
     found that are expected, recall the share of expected governments found. Stance accuracy is
@@ -68,7 +77,7 @@ def evaluate_articles(folder: str | Path = "data/articles", run: str | Path | No
         if path is None:
             raise DataError(f"{expected_path}: article {name!r} has no file {folder / (name + '.txt')}")
         paths.append(path)
-    result = analyze_articles(paths, run, gazetteer=gazetteer, backend=backend)
+    result = analyze_articles(paths, run, gazetteer=gazetteer, backend=backend, answers=answers, aggregate=aggregate)
     found = result.governments[["article", "actor", "stance"]].rename(columns={"stance": "predicted"})
     merged = gold.rename(columns={"stance": "expected"}).merge(found, on=["article", "actor"], how="outer")
     expected_keys = set(zip(gold["article"], gold["actor"], strict=True))
@@ -85,7 +94,30 @@ def evaluate_articles(folder: str | Path = "data/articles", run: str | Path | No
         "governments": merged[["article", "actor", "expected", "predicted", "status", "correct"]].sort_values(
             ["article", "status", "actor"], kind="stable").reset_index(drop=True),
     }
+    gold_path = Path(gold_answers) if gold_answers else folder / "answers.csv"
+    if gold_answers or gold_path.is_file():
+        gold_rows = load_gold_answers(gold_path)
+        taken = pd.concat([a.candidates[a.candidates["answer"]] for a in result.analyses if not a.candidates.empty]
+                          or [pd.DataFrame(columns=["article", "actor", "text"])], ignore_index=True)
+        counts = answer_counts(taken, gold_rows, names)
+        tables["summary"] = pd.concat([tables["summary"], _answer_summary(counts, n_resamples, seed)],
+                                      ignore_index=True)
+        tables["answers"] = counts
     return ArticleEvaluation(tables, result)
+
+
+def _answer_summary(counts: pd.DataFrame, n_resamples: int, seed: int) -> pd.DataFrame:
+    precision, recall, f1 = answer_f1(counts)
+    low, high = answer_f1_interval(counts, n_resamples, seed=seed)
+    nan = float("nan")
+    return pd.DataFrame([
+        {"metric": "answer_precision", "value": precision, "low": nan, "high": nan, "n": int(counts["predicted"].sum()),
+         "note": "sentences taken as answers that are gold answers"},
+        {"metric": "answer_recall", "value": recall, "low": nan, "high": nan, "n": int(counts["gold"].sum()),
+         "note": "gold answers taken as answers"},
+        {"metric": "answer_f1", "value": f1, "low": low, "high": high, "n": int(counts["gold"].sum()),
+         "note": "harmonic mean of answer precision and recall"},
+    ])
 
 
 def _summary(merged: pd.DataFrame, classified: bool, n_resamples: int, seed: int) -> pd.DataFrame:

@@ -132,13 +132,13 @@ def spacy_pipeline():
     try:
         import spacy
 
-        return spacy.load(name, exclude=["ner", "lemmatizer", "textcat"])
+        return spacy.load(name, exclude=["lemmatizer", "textcat"])
     except Exception:  # noqa: BLE001 - any failure to load means "not installed here"
         return None
 
 
 def sentence_backend() -> str:
-    """``spacy:<pipeline>`` when a spaCy pipeline splits sentences, else ``rules``."""
+    """``spacy:<pipeline>`` when a spaCy pipeline splits sentences and finds people, else ``rules``."""
     nlp = spacy_pipeline()
     return f"spacy:{nlp.meta.get('name', '?')}" if nlp is not None else "rules"
 
@@ -153,6 +153,17 @@ def split_sentences(paragraph: str, backend: str = "auto") -> list[str]:
     if nlp is None:
         return _regex_sentences(paragraph)
     return [s.text.strip() for s in nlp(paragraph).sents if s.text.strip()]
+
+
+def split_paragraph(paragraph: str, backend: str = "auto") -> tuple[list[str], list[str]]:
+    """Sentences of one paragraph and the people (PERSON entities) a spaCy pipeline finds in it;
+    with the rules, no people (the attribution's own name patterns find them)."""
+    nlp = spacy_pipeline() if backend in ("auto", "spacy") else None
+    if nlp is None:
+        return split_sentences(paragraph, backend), []
+    doc = nlp(paragraph)
+    people = [e.text.strip() for e in getattr(doc, "ents", ()) if e.label_ == "PERSON" and len(e.text.split()) >= 2]
+    return [s.text.strip() for s in doc.sents if s.text.strip()], people
 
 
 def _open_quote(text: str) -> bool:
@@ -183,12 +194,18 @@ class Sentence:
     text: str
     index: int
     paragraph: int
+    people: tuple[str, ...] = ()  # people a spaCy pipeline found in it (empty with the rules)
 
 
 def article_sentences(article: Article, backend: str = "auto") -> list[Sentence]:
     """Every body sentence of ``article`` in order, quotations rejoined within a paragraph."""
     out: list[Sentence] = []
     for p, paragraph in enumerate(article.paragraphs):
-        for text in merge_quotes(split_sentences(paragraph, backend)):
-            out.append(Sentence(text, len(out), p))
+        if backend not in ("auto", "spacy", "rules"):
+            raise StanceError(f"unknown sentence backend {backend!r}", hint="use auto, spacy or rules")
+        if backend == "spacy" and spacy_pipeline() is None:
+            raise StanceError("no spaCy pipeline is installed", hint="install spaCy and an English pipeline, or use rules")
+        sentences, people = split_paragraph(paragraph, backend)
+        for text in merge_quotes(sentences):
+            out.append(Sentence(text, len(out), p, tuple(name for name in people if name in text)))
     return out

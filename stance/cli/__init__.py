@@ -19,6 +19,7 @@ from stance.cli import data, models, reports, runs
 # isort: on
 
 app.add_typer(data.data_app, name="data")
+app.add_typer(articles.articles_app, name="articles")
 app.add_typer(experiments.config_app, name="config")
 app.add_typer(runs.runs_app, name="runs")
 app.add_typer(models.models_app, name="models")

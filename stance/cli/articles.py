@@ -14,6 +14,18 @@ ModelOpt = Annotated[
     Optional[Path],
     typer.Option("--model", "-m", help="Trained run that classifies the statements; without it they are only extracted."),
 ]
+AnswersOpt = Annotated[
+    str,
+    typer.Option("--answers", help="Answer run (configs/answers.yaml) that picks the sentences that answer the request; "
+                                   "auto: the newest complete 'answers' run under experiments/; rules: the extraction "
+                                   "rules alone (also used when auto finds no run)."),
+]
+AggregateOpt = Annotated[
+    str,
+    typer.Option("--aggregate", help="How a government's answers give its stance: latest (its latest answer), "
+                                     "confident (the answer with the highest relevance x stance probability) or vote "
+                                     "(the label with the most of it summed)."),
+]
 GazetteerOpt = Annotated[
     Optional[Path],
     typer.Option(help="YAML/JSON gazetteer merged on top of the packaged one (government: {names, demonyms, "
@@ -32,6 +44,8 @@ def analyze(
                                                    ".csv, .jsonl, .parquet or .md.")] = None,
     statements: Annotated[Optional[Path], typer.Option(help="Write the evidence (one row per statement) here.")] = None,
     gazetteer: GazetteerOpt = None,
+    answers: AnswersOpt = "auto",
+    aggregate: AggregateOpt = "latest",
     evidence: Annotated[bool, typer.Option(help="Show each government's statements in the terminal.")] = True,
     force: Annotated[bool, typer.Option(help="Overwrite existing output files.")] = False,
 ) -> None:
@@ -50,7 +64,7 @@ def analyze(
             raise typer.BadParameter("give article files, a folder, or - for stdin")
         sources = ["-"]
     refuse_existing(output, statements, force=force)
-    result = analyze_articles(sources, model, gazetteer=gazetteer)
+    result = analyze_articles(sources, model, gazetteer=gazetteer, answers=answers, aggregate=aggregate)
     for analysis in result.analyses:
         request = analysis.request
         asked = f"{request.requester or 'unknown requester'} asked for: {request.phrase}" if request else "no request found"
@@ -71,7 +85,18 @@ def analyze(
         console.print(f"wrote {len(result.statements)} statements to [bold]{statements}[/]")
     if model is None:
         console.print("[dim]no --model given: statements extracted, not classified[/]")
+    _say_answer_step(result.answer_step, answers)
     console.print(f"[dim]sentences: {sentence_backend()}[/]")
+
+
+def _say_answer_step(used: str, asked: str) -> None:
+    if used != "rules":
+        console.print(f"[dim]answers: chosen by the answer run {used}[/]")
+    elif str(asked).lower() == "auto":
+        console.print("[dim]answers: no answer run found under experiments/ (train one with "
+                      "`stance run configs/answers.yaml`); the extraction rules chose them[/]")
+    else:
+        console.print("[dim]answers: chosen by the extraction rules[/]")
 
 
 @app.command("evaluate-articles")
@@ -81,20 +106,58 @@ def evaluate_articles_command(
     articles: Annotated[Path, typer.Option(help="Folder of example articles and their expected.csv.")] = Path("data/articles"),
     expected: Annotated[Optional[Path], typer.Option(help="Expected table (article, actor, stance); default: ARTICLES/expected.csv.")] = None,
     gazetteer: GazetteerOpt = None,
+    answers: AnswersOpt = "auto",
+    aggregate: AggregateOpt = "latest",
     report: Annotated[Optional[Path], typer.Option(help="Write the report tables (one CSV each, and a one-page report.md) into this folder.")] = None,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples (by article) for the intervals.")] = 1000,
 ) -> None:
     """Score `stance analyze` on the example articles: government-level extraction precision and
-    recall, and the accuracy of each government's overall stance (needs --model)."""
+    recall, the accuracy of each government's overall stance (needs --model) and, where the folder
+    has answers.csv, the precision, recall and F1 of the sentences taken as answers."""
     from stance.articles import evaluate_articles
     from stance.report import show, write_tables
 
-    evaluation = evaluate_articles(articles, model, expected=expected, gazetteer=gazetteer, n_resamples=bootstrap)
+    evaluation = evaluate_articles(articles, model, expected=expected, gazetteer=gazetteer, n_resamples=bootstrap,
+                                   answers=answers, aggregate=aggregate)
     show(evaluation.tables["summary"], title="articles: extraction and overall stance (95% intervals, resampling articles)",
          console=console)
     show(evaluation.tables["per_article"], title="per article", console=console, max_rows=200)
     if model is None:
         console.print("[dim]no --model given: extraction only[/]")
+    _say_answer_step(evaluation.result.answer_step, answers)
     if report is not None:
         write_tables(evaluation.tables, report, title="stance evaluate-articles")
         console.print(f"report: [bold]{report}[/]")
+
+
+articles_app = typer.Typer(help="Article datasets: the answer step's sentences.", no_args_is_help=True)
+
+
+@articles_app.command("sentences")
+@handles_errors
+def sentences_command(
+    articles: Annotated[list[str], typer.Argument(help="Article files or folders (a folder's answers.csv is the gold).",
+                                                  show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Write the records here (.jsonl, .csv or .parquet).")],
+    answers: Annotated[Optional[Path], typer.Option(help="Gold answers (article, actor, label, quote); default: "
+                                                         "answers.csv in the first folder given.")] = None,
+    gazetteer: GazetteerOpt = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
+) -> None:
+    """Write the answer step's dataset: one record per sentence the extraction attributes to a
+    government, labelled answer / not_answer from the gold answers, episode = article."""
+    from stance.articles import answer_sentences, load_gold_answers, write_table
+
+    refuse_existing(output, force=force)
+    if answers is None:
+        folders = [Path(a) for a in articles if Path(a).is_dir()]
+        answers = folders[0] / "answers.csv" if folders else None
+    if answers is None or not answers.is_file():
+        raise typer.BadParameter("no gold answers: give --answers FILE (article, actor, label, quote)")
+    records = answer_sentences(articles, load_gold_answers(answers), gazetteer=gazetteer)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_table(records, output, force=force)
+    counts = records["label"].value_counts()
+    console.print(f"wrote {len(records)} sentences ({counts.get('answer', 0)} answers, "
+                  f"{counts.get('not_answer', 0)} not answers) from {records['episode'].nunique()} articles "
+                  f"to [bold]{output}[/]")

@@ -69,7 +69,12 @@ class TextInputs:
                     hint="add the column or set input.mode: text",
                 )
             return cls(texts, frame["request"].fillna("").astype(str).tolist())
-        raise ModelError(f"unknown input mode {mode!r}", hint="use 'text' or 'request_text'")
+        if mode == "context_text":  # the answer step: context features (stance.articles.answers) + sentence
+            if "context" not in frame.columns:
+                raise ModelError("input mode 'context_text' needs a 'context' column",
+                                 hint="build the data with `stance articles sentences`, or set input.mode: text")
+            return cls(texts, frame["context"].fillna("").astype(str).tolist())
+        raise ModelError(f"unknown input mode {mode!r}", hint="use 'text', 'request_text' or 'context_text'")
 
 
 class Classifier(ABC):

@@ -1,0 +1,252 @@
+"""The answer step: who asks and who answers, candidates and their gold, answer scores by hand,
+aggregation, and the step with a trained (here: fake) answer classifier."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from stance.articles import (
+    analyze_text,
+    answer_counts,
+    answer_f1,
+    answer_sentences,
+    detect_request,
+    evaluate_articles,
+    gold_labels,
+    overall_stances,
+    resolve_answer_run,
+)
+from stance.articles.answers import answer_f1_interval, era_actor, load_gold_answers
+from stance.cli import app
+from stance.errors import DataError
+
+from .samples import sentences_of
+
+# The 2015 pattern (data/articles/isis-2015-letters.txt is the model): the government that received
+# the letter is an answerer, the letter's sender the requester.
+RECEIVED = """\
+Canada reviews its coalition role
+
+OTTAWA — Canada confirmed on Wednesday that it had received a letter from the US defence secretary which asked for more military contributions to the fight against Islamic State.
+
+Defence Minister Harjit Sajjan said the government was reviewing its contribution and would have more to say in the new year.
+
+A spokesperson for the Canadian defence minister later said the plan to pull the jets out of the bombing mission had not changed.
+
+"The jets are coming home," she said.
+"""
+
+
+def test_a_government_that_received_a_letter_asking_for_more_answers_it(gazetteer):
+    request = detect_request(sentences_of(RECEIVED), gazetteer)
+    assert request.requesters == ("United States",)
+    analysis = analyze_text(RECEIVED, "received", gazetteer=gazetteer, backend="rules")
+    assert analysis.governments["actor"].tolist() == ["Canada"]
+    assert set(analysis.candidates["status"]) == {"response"}
+    # "she said" two paragraphs on: the spokesperson for the Canadian defence minister, so Canada
+    assert analysis.governments.loc[0, "evidence"].endswith('"The jets are coming home," she said.')
+
+
+def test_the_recipient_of_a_letter_is_not_the_requester(gazetteer):
+    text = ("President Reagan said the raid was a response to terrorism.\n"
+            "He had written to Prime Minister Margaret Thatcher last week asking to use the F-111s stationed in Britain.\n"
+            "Prime Minister Margaret Thatcher told MPs that she had agreed.\n")
+    request = detect_request(sentences_of(text), gazetteer)
+    assert "United Kingdom" not in request.requesters
+
+
+def test_a_1973_article_means_west_germany_by_germany():
+    assert era_actor("Germany", 1973) == "West Germany"
+    assert era_actor("Germany", 1999) == "Germany" and era_actor("Germany", None) == "Germany"
+    assert era_actor("Italy", 1973) == "Italy"
+
+
+def test_a_government_named_as_the_subject_without_a_reporting_cue_is_a_candidate(gazetteer):
+    text = "NATO asked allies to send troops.\nSpain gave a similar answer on Friday.\nTroops went to Germany.\n"
+    analysis = analyze_text(text, "t", gazetteer=gazetteer, backend="rules")
+    mentions = analysis.candidates[analysis.candidates["status"] == "mention"]
+    # Germany follows "to": an object, not a subject; NATO asking is a mention of the requester
+    assert mentions["actor"].tolist() == ["NATO", "Spain"]
+    assert "ctx_requester" in mentions["context"].iloc[0] and "ctx_other" in mentions["context"].iloc[1]
+    assert not mentions["answer"].any()  # the rules never take a bare mention for an answer
+
+
+def test_gold_labels_mark_the_sentences_that_hold_a_quote_of_the_same_government():
+    candidates = pd.DataFrame({"article": ["a", "a", "a", "b"], "actor": ["Canada", "Germany", "Canada", "Canada"],
+                               "text": ["Canada said  it would send   a ship soon.", "Canada said it would send a ship soon.",
+                                        "Canada had said no in 1990.", "Canada said it would send a ship soon."]})
+    gold = pd.DataFrame({"article": ["a"], "actor": ["Canada"], "label": ["comply"],
+                         "quote": ["said it would send a ship"]})
+    # spacing does not matter; another government or another article does
+    assert gold_labels(candidates, gold) == ["answer", "not_answer", "not_answer", "not_answer"]
+
+
+def test_answer_counts_and_f1_by_hand():
+    gold = pd.DataFrame({"article": ["a", "a", "a", "b"], "actor": ["Canada", "Canada", "Spain", "Italy"],
+                         "label": ["comply"] * 4,
+                         "quote": ["one two three four five", "six seven eight nine ten", "alpha beta gamma delta eps",
+                                   "uno dos tres cuatro cinco"]})
+    predicted = pd.DataFrame({
+        "article": ["a", "a", "a", "b", "b"],
+        "actor": ["Canada", "Spain", "Canada", "Italy", "Italy"],
+        "text": ["x one two three four five y", "six seven eight nine ten", "Canada said no.",
+                 "far too short to matter here", "said uno dos tres cuatro cinco"],
+    })
+    counts = answer_counts(predicted, gold, ["a", "b"]).set_index("article")
+    # a: "Canada said no." is too short to hold a quote and is not scored; Canada's first is right,
+    # Spain's sentence holds Canada's quote, not Spain's: 2 predicted, 1 right; gold 3, 1 found.
+    assert counts.loc["a"].tolist() == [2, 1, 3, 1]
+    assert counts.loc["b"].tolist() == [2, 1, 1, 1]
+    precision, recall, f1 = answer_f1(counts.reset_index())
+    assert precision == pytest.approx(2 / 4) and recall == pytest.approx(2 / 4) and f1 == pytest.approx(0.5)
+    low, high = answer_f1_interval(counts.reset_index(), n_resamples=200, seed=1)
+    assert 0 <= low <= 0.5 <= high <= 1
+    assert (low, high) == answer_f1_interval(counts.reset_index(), n_resamples=200, seed=1)
+
+
+def test_gold_answers_need_quotes_of_five_words(tmp_path):
+    path = tmp_path / "answers.csv"
+    path.write_text("article,actor,label,quote\na,Canada,comply,said it would send one\na,Spain,decline,said no\n")
+    with pytest.raises(DataError, match=":3: quote shorter than 5 words"):
+        load_gold_answers(path)
+
+
+def _statements(rows):
+    frame = pd.DataFrame(rows, columns=["article", "actor", "position", "earlier", "label", "confidence", "p_answer",
+                                        "text"])
+    return frame
+
+
+def test_aggregations_latest_confident_and_vote_by_hand():
+    frame = _statements([
+        ("a", "Canada", 1, False, "consider", 0.9, 0.9, "We are studying it."),
+        ("a", "Canada", 2, False, "decline", 0.6, 0.5, "We will not send jets."),
+        ("a", "Canada", 3, False, "consider", 0.7, 1.0, "We are still looking."),
+        ("a", "Canada", 4, False, "decline", 0.8, 0.3, "On the economy, no."),
+    ])
+    latest = overall_stances(frame, "latest").iloc[0]
+    assert latest["stance"] == "decline" and latest["confidence"] == pytest.approx(0.24)
+    assert latest["evidence"] == "On the economy, no." and latest["relevance"] == pytest.approx(0.3)
+    # combined confidence: 0.81, 0.30, 0.70, 0.24
+    confident = overall_stances(frame, "confident").iloc[0]
+    assert confident["stance"] == "consider" and confident["confidence"] == pytest.approx(0.81)
+    assert confident["evidence"] == "We are studying it."
+    # consider 0.81 + 0.70 = 1.51 against decline 0.30 + 0.24 = 0.54
+    vote = overall_stances(frame, "vote").iloc[0]
+    assert vote["stance"] == "consider" and vote["confidence"] == pytest.approx(1.51 / 2.05, abs=1e-4)
+    assert vote["evidence"] == "We are studying it. | We are still looking."
+    with pytest.raises(Exception, match="unknown aggregation"):
+        overall_stances(frame, "median")
+
+
+class _FakeAnswers:
+    """Stands in for a trained answer run: the requester, or a sentence on the economy, is no answer."""
+
+    labels = ["answer", "not_answer"]
+
+    def predict_proba(self, inputs):
+        assert all(context.startswith("ctx_status_") for context in inputs.requests)  # context_text mode
+        p = np.array([0.1 if "economy" in text or "ctx_requester" in context else 0.9
+                      for text, context in zip(inputs.texts, inputs.requests, strict=True)])
+        return np.column_stack([p, 1 - p])
+
+
+ECONOMY = """\
+NATO asked allies to send more troops.
+
+Canada said it would send 200 soldiers.
+
+Canada said on Friday the economy was growing faster than expected this year.
+"""
+
+
+def test_a_trained_answer_step_drops_the_sentences_it_calls_not_answers(gazetteer):
+    rules = analyze_text(ECONOMY, "e", gazetteer=gazetteer, backend="rules")
+    assert rules.governments.loc[0, "evidence"].startswith("Canada said on Friday the economy")
+    learned = analyze_text(ECONOMY, "e", gazetteer=gazetteer, backend="rules", answers=(_FakeAnswers(), "context_text"))
+    assert learned.governments.loc[0, "evidence"] == "Canada said it would send 200 soldiers."
+    assert learned.candidates["p_answer"].tolist() == [0.1, 0.9, 0.1]
+    assert learned.excluded["text"].str.contains("economy").any()
+
+
+def test_evaluate_articles_scores_answers_when_the_folder_has_gold(tmp_path, gazetteer):
+    (tmp_path / "e.txt").write_text(ECONOMY)
+    (tmp_path / "expected.csv").write_text("article,actor,stance\ne,Canada,comply\n")
+    (tmp_path / "answers.csv").write_text("article,actor,label,quote\ne,Canada,comply,said it would send 200\n")
+    evaluation = evaluate_articles(tmp_path, gazetteer=gazetteer, n_resamples=20)
+    # the rules take both Canada sentences: 1 of 2 right, the 1 gold answer found
+    assert evaluation.value("answer_precision") == pytest.approx(0.5)
+    assert evaluation.value("answer_recall") == pytest.approx(1.0)
+    assert evaluation.value("answer_f1") == pytest.approx(2 / 3)
+
+
+def test_answer_sentences_are_records_labelled_from_the_gold(tmp_path, gazetteer):
+    (tmp_path / "e.txt").write_text(ECONOMY)
+    gold = pd.DataFrame({"article": ["e"], "actor": ["Canada"], "label": ["comply"],
+                         "quote": ["said it would send 200"]})
+    records = answer_sentences([tmp_path], gold, gazetteer=gazetteer)
+    assert records["label"].tolist() == ["not_answer", "answer", "not_answer"]  # NATO asking, then Canada twice
+    assert records["episode"].unique().tolist() == ["e"]
+    assert {"id", "text", "actor", "requester", "request", "date", "context", "status"} <= set(records.columns)
+    assert records["id"].is_unique
+
+
+def test_cli_articles_sentences_writes_the_dataset(tmp_path):
+    (tmp_path / "e.txt").write_text(ECONOMY)
+    (tmp_path / "answers.csv").write_text("article,actor,label,quote\ne,Canada,comply,said it would send 200\n")
+    out = tmp_path / "out" / "sentences.jsonl"
+    result = CliRunner().invoke(app, ["articles", "sentences", str(tmp_path), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "1 answers" in result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["label"] for r in rows] == ["not_answer", "answer", "not_answer"]
+
+
+def _fake_run(folder, name, started, status="complete"):
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps({"status": status, "started": started}))
+    (folder / "config.yaml").write_text(f"name: {name}\n")
+
+
+def test_auto_takes_the_newest_complete_answers_run(tmp_path):
+    _fake_run(tmp_path / "r1", "answers", "2026-12-01T10:00:00")
+    _fake_run(tmp_path / "results" / "r2", "answers", "2026-12-02T10:00:00")
+    _fake_run(tmp_path / "r3", "answers", "2026-12-03T10:00:00", status="failed")
+    _fake_run(tmp_path / "r4", "default", "2026-12-04T10:00:00")
+    assert resolve_answer_run("auto", tmp_path) == tmp_path / "results" / "r2"
+    assert resolve_answer_run("auto", tmp_path / "none") is None
+    assert resolve_answer_run("rules", tmp_path) is None and resolve_answer_run(None) is None
+    assert resolve_answer_run(str(tmp_path / "r1")) == tmp_path / "r1"
+
+
+def test_a_spacy_pipeline_splits_sentences_and_names_people(monkeypatch, gazetteer):
+    from stance.articles import text as text_module
+
+    class Span:
+        def __init__(self, text, label=""):
+            self.text, self.label_ = text, label
+
+    class FakeNlp:  # stands in for an installed English spaCy pipeline
+        meta = {"name": "core_fake"}
+
+        def __call__(self, paragraph):
+            parts = [p.strip() + "." for p in paragraph.split(".") if p.strip()]
+            ents = [Span("Nguyen thi Binh", "PERSON")] if "Nguyen thi Binh" in paragraph else []
+            return type("Doc", (), {"sents": [Span(p) for p in parts], "ents": ents})()
+
+    article = ("NATO asked allies to send ships.\nItaly's foreign minister, Nguyen thi Binh, spoke in Rome.\n"
+               "Germany said it would not take part.\nBinh said the government would send two ships.\n")
+    # The name pattern cannot read "Nguyen thi Binh" as a name, so "Binh said" has no government.
+    rules = analyze_text(article, "s", gazetteer=gazetteer, backend="rules")
+    assert rules.governments["actor"].tolist() == ["Germany"]
+    monkeypatch.setattr(text_module, "spacy_pipeline", lambda: FakeNlp())
+    sentences = text_module.article_sentences(text_module.clean_article(article), "auto")
+    assert [s.people for s in sentences] == [(), ("Nguyen thi Binh",), (), ()]
+    analysis = analyze_text(article, "s", gazetteer=gazetteer, backend="auto")
+    assert analysis.governments["actor"].tolist() == ["Germany", "Italy"]
+    assert text_module.sentence_backend() == "spacy:core_fake"
