@@ -45,3 +45,28 @@ def attribute(text: str, gazetteer, requesters=()) -> list[tuple[str, str]]:
     request = Request(tuple(requesters), "more ships", "") if requesters else None
     found = extract_statements(sentences_of(text), gazetteer, request, year=None)
     return [(s.actor, s.status) for s in found]
+
+
+#: The example articles the extraction rules were developed and frozen on (before the issue 21
+#: round added harder development articles: lists of governments, blocs, link boilerplate).
+RULES_ARTICLES = (
+    "afghan-surge-2009", "airlift-1973-bases", "douma-2018-strikes", "haiti-2023-mission", "interfet-1999-troops",
+    "isaf-2006-south", "isis-2015-letters", "korea-1950-troops", "kosovo-1998-activation", "libya-1986-overflight",
+    "libya-2011-strikes", "mali-2013-serval", "moscow-1980-boycott", "nato-spending-2025", "patriot-2012",
+    "pipeline-1982-sanctions", "qatar-2017-ties", "salisbury-2018-expulsions", "sweden-nato-2024", "syria-2013",
+    "takuba-2020", "tanker-1987-minesweepers",
+)
+
+
+def rules_articles(folder: Path) -> Path:
+    """Copy RULES_ARTICLES and their expected rows into ``folder``; return it."""
+    import shutil
+
+    import pandas as pd
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in RULES_ARTICLES:
+        shutil.copy(ARTICLES / f"{name}.txt", folder)
+    expected = pd.read_csv(ARTICLES / "expected.csv")
+    expected[expected["article"].isin(RULES_ARTICLES)].to_csv(folder / "expected.csv", index=False)
+    return folder

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from stance.cli import app
 
-from .samples import ARTICLES, LETTER, REPO
+from .samples import ARTICLES, LETTER, REPO, rules_articles
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +69,7 @@ def test_cli_analyze_reports_a_missing_file_in_one_line(tmp_path):
 
 def test_cli_evaluate_articles(article_run, tmp_path):
     result = runner.invoke(app, ["evaluate-articles", "--model", str(article_run), "--bootstrap", "50",
+                                 "--articles", str(rules_articles(tmp_path / "rules")),
                                  "--report", str(tmp_path / "report")])
     assert result.exit_code == 0, result.output
     summary = pd.read_csv(tmp_path / "report" / "summary.csv").set_index("metric")
