@@ -52,7 +52,7 @@ def data_validate(
     label_set, _ = _data_settings(labels, config)
     frame = load_statements(file, labels=label_set)
     groups = f", {frame['episode'].nunique()} episodes" if "episode" in frame.columns else ""
-    console.print(f"[green]ok[/]: {file}: {len(frame)} statements{groups}")
+    console.print(f"[green]ok[/]: {file}: {len(frame)} statements{groups}", soft_wrap=True, highlight=False)
 
 
 @data_app.command("stats")
