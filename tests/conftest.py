@@ -57,6 +57,31 @@ def toy_frame() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+
+def train_toy_run(folder: Path, model_dir: Path, *, input_mode: str = "text", epochs: int = 12,
+                  batch_size: int = 8) -> Path:
+    """A run of the tiny BERT trained on the toy statements until it tells their labels apart (seconds)."""
+    from stance.config import load_config
+    from stance.recipes import train
+
+    toy_frame().to_json(folder / "statements.jsonl", orient="records", lines=True)
+    (folder / "splits.json").write_text(json.dumps({
+        "method": "fixed for tests", "seed": 0, "dev_fraction": 0.25, "test_fraction": 0.25,
+        "episodes": {"train": ["e1", "e2", "e3", "e4"], "dev": [], "test": []},
+    }))
+    (folder / "toy.yaml").write_text(
+        "name: toy\n"
+        f"data: {{path: {folder / 'statements.jsonl'}, splits: {folder / 'splits.json'}}}\n"
+        f"model: {{type: transformer, name: {model_dir}}}\n"
+        f"input: {{mode: {input_mode}}}\n"
+        f"train: {{epochs: {epochs}, learning_rate: 2.0e-3, batch_size: {batch_size}, warmup_ratio: 0.0, "
+        "logging_steps: 50, seed: 0}\n"
+        "evaluate: {bootstrap: 0, baselines: []}\n"
+        f"output: {{dir: {folder / 'experiments'}}}\n"
+    )
+    run, _ = train(load_config(folder / "toy.yaml"))
+    return run.path
+
 @pytest.fixture
 def statements() -> pd.DataFrame:
     return toy_frame()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from conftest import LABELS, toy_frame
+from conftest import LABELS, toy_frame, train_toy_run
 from stance.cli import app
 from stance.data import read_table_chunks
 from stance.errors import DataError, ModelError, StanceError
@@ -34,28 +33,6 @@ EXTRA = [
     "The navy will deploy a frigate next week.",
     "No decision has been taken on the aircraft.",
 ]
-
-
-def train_toy_run(folder: Path, model_dir: Path) -> Path:
-    """A run of the tiny BERT trained until it tells the toy labels apart (seconds)."""
-    from stance.config import load_config
-    from stance.recipes import train
-
-    toy_frame().to_json(folder / "statements.jsonl", orient="records", lines=True)
-    (folder / "splits.json").write_text(json.dumps({
-        "method": "fixed for tests", "seed": 0, "dev_fraction": 0.25, "test_fraction": 0.25,
-        "episodes": {"train": ["e1", "e2", "e3", "e4"], "dev": [], "test": []},
-    }))
-    (folder / "toy.yaml").write_text(
-        "name: toy\n"
-        f"data: {{path: {folder / 'statements.jsonl'}, splits: {folder / 'splits.json'}}}\n"
-        f"model: {{type: transformer, name: {model_dir}}}\n"
-        "train: {epochs: 12, learning_rate: 2.0e-3, batch_size: 8, warmup_ratio: 0.0, logging_steps: 50, seed: 0}\n"
-        "evaluate: {bootstrap: 0, baselines: []}\n"
-        f"output: {{dir: {folder / 'experiments'}}}\n"
-    )
-    run, _ = train(load_config(folder / "toy.yaml"))
-    return run.path
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from conftest import LABELS, toy_frame
+from conftest import LABELS, toy_frame, train_toy_run
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -33,26 +33,8 @@ NEW_STATEMENTS = [
 @pytest.fixture(scope="module")
 def pair_run(tmp_path_factory, tiny_model_dir) -> Path:
     """A tiny BERT trained on the toy statements, reading (request, statement) pairs."""
-    from stance.config import load_config
-    from stance.recipes import train
-
-    folder = tmp_path_factory.mktemp("serving")
-    toy_frame().to_json(folder / "statements.jsonl", orient="records", lines=True)
-    (folder / "splits.json").write_text(json.dumps({
-        "method": "fixed for tests", "seed": 0, "dev_fraction": 0.25, "test_fraction": 0.25,
-        "episodes": {"train": ["e1", "e2", "e3", "e4"], "dev": [], "test": []},
-    }))
-    (folder / "toy.yaml").write_text(
-        "name: toy\n"
-        f"data: {{path: {folder / 'statements.jsonl'}, splits: {folder / 'splits.json'}}}\n"
-        f"model: {{type: transformer, name: {tiny_model_dir}}}\n"
-        "input: {mode: request_text}\n"
-        "train: {epochs: 20, learning_rate: 2.0e-3, batch_size: 4, warmup_ratio: 0.0, logging_steps: 50, seed: 0}\n"
-        "evaluate: {bootstrap: 0, baselines: []}\n"
-        f"output: {{dir: {folder / 'experiments'}}}\n"
-    )
-    run, _ = train(load_config(folder / "toy.yaml"))
-    return run.path
+    return train_toy_run(tmp_path_factory.mktemp("serving"), tiny_model_dir, input_mode="request_text",
+                         epochs=20, batch_size=4)
 
 
 @pytest.fixture(scope="module")
