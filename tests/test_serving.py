@@ -95,6 +95,17 @@ def test_int8_export_is_calibrated_on_the_train_split_and_predicts(int8_export: 
                                                                    inputs_file: Path, tmp_path: Path):
     card = json.loads((int8_export / "stance_model.json").read_text())
     assert card["quantization"] == "int8" and card["quantized_nodes"] > 0
+    # activations are quantised too (not weights alone, which dequantise at every call: slower than fp32),
+    # and the feed-forward down-projections stay fp32
+    import onnx
+
+    graph = onnx.load(str(int8_export / "model.onnx")).graph
+    quantized_inputs = {n.input[0] for n in graph.node if n.op_type == "QuantizeLinear"}
+    assert quantized_inputs, "no activation is quantised"
+    matmuls = [n for n in graph.node if n.op_type == "MatMul"]
+    down = [n for n in matmuls if "/output/dense/" in n.name and "/attention/" not in n.name]
+    assert down and all(n.input[0] not in {q.output[0] for q in graph.node if q.op_type == "DequantizeLinear"}
+                        for n in down)
     assert card["calibration"] == {"statements": 8, "split": "train", "seed": 0}
     out = tmp_path / "int8.csv"
     result = runner.invoke(app, ["predict", str(pair_run), "--engine", "onnxruntime", "--precision", "int8",

@@ -149,11 +149,18 @@ def sentences_command(
     from stance.articles import answer_sentences, load_gold_answers, write_table
 
     refuse_existing(output, force=force)
+    missing = [a for a in articles if not Path(a).exists()]
+    if missing:
+        raise typer.BadParameter(f"no such file or folder: {', '.join(missing)}")
     if answers is None:
         folders = [Path(a) for a in articles if Path(a).is_dir()]
         answers = folders[0] / "answers.csv" if folders else None
-    if answers is None or not answers.is_file():
-        raise typer.BadParameter("no gold answers: give --answers FILE (article, actor, label, quote)")
+    if answers is None:
+        raise typer.BadParameter("no gold answers: give --answers FILE (article, actor, label, quote) "
+                                 "or a folder that holds answers.csv")
+    if not answers.is_file():
+        raise typer.BadParameter(f"no gold answers: {answers} does not exist (give --answers FILE with "
+                                 "article, actor, label, quote)")
     records = answer_sentences(articles, load_gold_answers(answers), gazetteer=gazetteer)
     output.parent.mkdir(parents=True, exist_ok=True)
     write_table(records, output, force=force)

@@ -158,17 +158,24 @@ class _CalibrationReader:
         return Reader()
 
 
+#: Node-name parts kept fp32 by default: the feed-forward down-projections, whose inputs (after GELU) carry
+#: the outliers that a per-tensor uint8 scale flattens (as the torch int8 path keeps them, inference.py).
+KEEP_FP32: tuple[str, ...] = ("/output/dense/",)
+
+
 def quantize_static_int8(source: Path, target: Path, calibration: TextInputs, *, extra: dict[str, Any] | None = None,
-                         exclude: Sequence[str] = ()) -> list[str]:
+                         exclude: Sequence[str] | None = None) -> list[str]:
     """Write ``source``'s fp32 export to ``target`` as static int8; returns the quantised nodes' names.
 
-    Weights are int8 per channel, activations uint8 with scales fitted on ``calibration`` (min-max
-    over its batches). The products with weight matrices are quantised, the rest (softmax, layer norm, GELU)
-    stays fp32, and so do nodes whose name contains one of ``exclude``.
+    The products with weight matrices are quantised: weights int8 per channel, their input activations
+    uint8 with scales fitted on ``calibration`` (min-max over its batches). Nodes whose name contains one
+    of ``exclude`` (default :data:`KEEP_FP32`, but never an attention output projection) stay fp32, and so
+    do softmax, layer norm, GELU and the fused Attention ops (ONNX Runtime has no static int8 kernel for them).
     """
     require_onnxruntime()
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
 
     card = read_card(source)
     if card.get("kind") != KIND or card.get("quantization"):
@@ -177,30 +184,42 @@ def quantize_static_int8(source: Path, target: Path, calibration: TextInputs, *,
         raise ModelError("static int8 needs calibration statements", hint="the run's train split is empty")
     from transformers import AutoTokenizer
 
+    exclude = KEEP_FP32 if exclude is None else tuple(exclude)
     tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
     target = Path(target)
     target.mkdir(parents=True, exist_ok=True)
-    graph = onnx.load(str(Path(source) / ONNX_FILE)).graph
-    weights = {tensor.name for tensor in graph.initializer}
-    ops = {"MatMul", "Attention"}
-    # Products with a weight matrix only: attention's activation-by-activation products stay fp32.
-    nodes = [n.name for n in graph.node
-             if (n.op_type == "Attention" or (n.op_type == "MatMul" and n.input[1] in weights))
-             and not any(part in n.name for part in exclude)]
-    reader = _CalibrationReader(tokenizer, calibration, card["inputs"], card["max_length"])
+    # ONNX's own shape inference stops at the fused (com.microsoft) ops, and the quantiser then finds no type
+    # for the MatMuls' inputs and quantises their weights only (a dequantise per call: slower than fp32). The
+    # symbolic shape inference knows those ops; the graph is already optimised, so that step is skipped.
+    typed = target / "model.typed.onnx"
     with warnings.catch_warnings(), _quiet_root_logger():
         warnings.simplefilter("ignore")
-        quantize_static(str(Path(source) / ONNX_FILE), str(target / ONNX_FILE), reader,
-                        quant_format=QuantFormat.QDQ, op_types_to_quantize=sorted(ops), nodes_to_quantize=nodes,
-                        per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax, extra_options={"WeightSymmetric": True})
+        quant_pre_process(str(Path(source) / ONNX_FILE), str(typed), skip_optimization=True)
+    graph = onnx.load(str(typed)).graph
+    weights = {tensor.name for tensor in graph.initializer}
+    nodes = [n.name for n in graph.node if n.op_type == "MatMul" and n.input[1] in weights
+             and ("/attention/" in n.name or not any(part in n.name for part in exclude))]
+    reader = _CalibrationReader(tokenizer, calibration, card["inputs"], card["max_length"])
+    try:
+        with warnings.catch_warnings(), _quiet_root_logger():
+            warnings.simplefilter("ignore")
+            quantize_static(str(typed), str(target / ONNX_FILE), reader,
+                            quant_format=QuantFormat.QDQ, op_types_to_quantize=["MatMul"], nodes_to_quantize=nodes,
+                            per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                            calibrate_method=CalibrationMethod.MinMax, extra_options={"WeightSymmetric": True})
+    finally:
+        typed.unlink(missing_ok=True)
+    quantized = sum(n.op_type == "QuantizeLinear" for n in onnx.load(str(target / ONNX_FILE)).graph.node)
+    if nodes and not quantized:
+        raise ModelError(f"{source}: the quantiser left every activation fp32 (weights-only int8 is slower than fp32)",
+                         hint="report it with the onnx and onnxruntime versions; use the fp32 export meanwhile")
     for path in Path(source).iterdir():
         if path.name not in (ONNX_FILE, "stance_model.json") and path.is_file():
             shutil.copy2(path, target / path.name)
     from stance.io import write_json
 
     write_json(target / "stance_model.json", {**card, "quantization": "int8", **(extra or {}),
-                                              "quantized_nodes": len(nodes)})
+                                              "quantized_nodes": len(nodes), "kept_fp32": list(exclude)})
     return nodes
 
 

@@ -207,6 +207,16 @@ def test_cli_articles_sentences_writes_the_dataset(tmp_path):
     assert [r["label"] for r in rows] == ["not_answer", "answer", "not_answer"]
 
 
+def test_cli_articles_sentences_names_what_is_missing(tmp_path):
+    out = tmp_path / "sentences.jsonl"
+    result = CliRunner().invoke(app, ["articles", "sentences", str(tmp_path / "nowhere"), "--output", str(out)])
+    assert result.exit_code != 0 and "no such file or folder" in result.output and "nowhere" in result.output
+    (tmp_path / "e.txt").write_text(ECONOMY)
+    result = CliRunner().invoke(app, ["articles", "sentences", str(tmp_path), "--output", str(out)])
+    assert result.exit_code != 0 and "answers.csv" in result.output and "does not exist" in result.output
+    assert not out.exists()
+
+
 def _fake_run(folder, name, started, status="complete"):
     folder.mkdir(parents=True)
     (folder / "manifest.json").write_text(json.dumps({"status": status, "started": started}))
