@@ -23,8 +23,8 @@ from stance.errors import ConfigError
 from stance.io import write_atomic
 from stance.labels import DEFAULT_LABELS, official_metric_problem
 from stance.models import MODELS
+from stance.models.finetuning import HeadInit
 from stance.models.inference import DEVICE_PATTERN, Precision, TrainPrecision
-from stance.models.transformer import HeadInit
 
 
 class _Section(BaseModel):

@@ -129,9 +129,12 @@ def test_head_learning_rate_applies_to_the_head_alone(tiny_model_dir, statements
     """The classifier layer gets head_learning_rate; every encoder parameter keeps learning_rate."""
     from transformers import TrainingArguments
 
+    from stance.models.finetuning import head_learning_rate_optimizer
+
     clf = _transformer(tiny_model_dir, learning_rate=1e-5, head_learning_rate=1e-3, pooling="mean")
     clf._load_pretrained()
-    optimizer_cls, kwargs = clf._optimizer(TrainingArguments(output_dir=str(tmp_path), weight_decay=0.01))
+    optimizer_cls, kwargs = head_learning_rate_optimizer(
+        clf.model, TrainingArguments(output_dir=str(tmp_path), weight_decay=0.01), clf.training)
     optimizer = optimizer_cls(kwargs.pop("params"), **kwargs)
     rate = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
     decay = {id(p): group["weight_decay"] for group in optimizer.param_groups for p in group["params"]}

@@ -16,7 +16,7 @@ import pickle  # only for pickle.UnpicklingError: nothing here unpickles
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -28,9 +28,16 @@ from stance.labels import label_maps
 from stance.models.base import Classifier, TextInputs, read_card
 from stance.models.calibration import card_temperature
 from stance.models.distillation import TeacherTargets, distillation_loss, gold_of, one_hot_packed
+from stance.models.finetuning import (
+    HEAD_INITS,
+    FineTuning,
+    head_learning_rate_optimizer,
+    rich_progress,
+    training_arguments,
+    weighted_loss,
+)
 from stance.models.inference import (
     Precision,
-    TrainPrecision,
     check_training_precision,
     compiled_or_none,
     convert_model,
@@ -41,41 +48,11 @@ from stance.models.inference import (
 from stance.models.pretrained import load_error, resolve_pretrained
 from stance.seed import set_seed
 
-
 #: How the classification head reads the encoder (``model.params.pooling``): ``cls``, the
 #: architecture's own sequence-classification head on the first token; ``mean``, a linear layer on
 #: the mean of the token vectors (:mod:`stance.models.pooling`), what sentence-embedding encoders learnt.
 Pooling = Literal["cls", "mean"]
 POOLINGS: tuple[str, ...] = get_args(Pooling)
-
-#: How the classification layer starts fine-tuning (``train.head_init`` in a config): ``random``, the
-#: architecture's own initialisation; ``linear_probe``, fitted first on the frozen encoder's features (LP-FT).
-HeadInit = Literal["random", "linear_probe"]
-HEAD_INITS: tuple[str, ...] = get_args(HeadInit)
-
-
-@dataclass(frozen=True)
-class FineTuning:
-    """How :meth:`TransformerClassifier.fit` trains: the config's ``train`` section as plain values.
-
-    No field has a default: the builder fills each from the validated config
-    (:class:`stance.config.TrainConfig` documents them), the one place defaults are written.
-    """
-
-    learning_rate: float
-    head_learning_rate: float | None
-    head_init: HeadInit
-    epochs: float
-    batch_size: int
-    eval_batch_size: int
-    weight_decay: float
-    warmup_ratio: float
-    class_weights: bool
-    group_by_length: bool
-    logging_steps: int
-    max_steps: int
-    precision: TrainPrecision
-
 
 class TransformerClassifier(Classifier):
     """A sequence-classification head on a pretrained encoder, fine-tuned end to end."""
@@ -176,8 +153,7 @@ class TransformerClassifier(Classifier):
         """Fine-tune on ``train`` (selecting the epoch on dev macro-F1); with ``teacher``, distil: fit
         the teacher's probabilities for each train input (:mod:`stance.models.distillation`), where
         ``train_y`` may hold ``None`` for inputs only the teacher labelled."""
-        import torch
-        from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainingArguments
+        from transformers import DataCollatorWithPadding, PrinterCallback, Trainer
 
         from stance.evaluate import classification_metrics
 
@@ -200,39 +176,7 @@ class TransformerClassifier(Classifier):
                 "labels", one_hot_packed([label2id[y] for y in dev_y], len(self.labels)))
         work = self.checkpoint_dir or Path(tempfile.mkdtemp(prefix="stance-ckpt-"))
         has_dev = dev_ds is not None
-        args = TrainingArguments(
-            output_dir=str(work),
-            num_train_epochs=settings.epochs,
-            max_steps=settings.max_steps,
-            learning_rate=settings.learning_rate,
-            per_device_train_batch_size=settings.batch_size,
-            per_device_eval_batch_size=settings.eval_batch_size,
-            weight_decay=settings.weight_decay,
-            warmup_steps=settings.warmup_ratio,
-            lr_scheduler_type="linear",
-            eval_strategy="epoch" if has_dev else "no",
-            # A checkpoint every epoch, dev set or not, so that `stance train --resume` can continue
-            # a killed run; with dev, the best one is kept beside the latest.
-            save_strategy="epoch",
-            load_best_model_at_end=has_dev,
-            metric_for_best_model="macro_f1" if has_dev else None,
-            greater_is_better=True if has_dev else None,
-            save_total_limit=2 if has_dev else 1,
-            logging_steps=settings.logging_steps,
-            seed=seed,
-            data_seed=seed,
-            train_sampling_strategy="group_by_length" if settings.group_by_length else "random",
-            length_column_name="length",
-            report_to="none",
-            disable_tqdm=True,
-            dataloader_num_workers=0,
-            dataloader_pin_memory=False,
-            # Under torchrun (DDP) every parameter gets a gradient: no search for unused ones each step.
-            ddp_find_unused_parameters=False,
-            use_cpu=not torch.cuda.is_available(),
-            # Mixed precision: the Trainer runs forward and backward under bf16 autocast, weights stay fp32.
-            bf16=settings.precision == "bf16",
-        )
+        args = training_arguments(settings, work, seed=seed, has_dev=has_dev)
         labels = self.labels
 
         def compute_metrics(prediction) -> dict[str, float]:
@@ -241,10 +185,10 @@ class TransformerClassifier(Classifier):
             metrics = classification_metrics([labels[i] for i in gold], [labels[i] for i in predicted], labels)
             return {"macro_f1": metrics["macro_f1"], "accuracy": metrics["accuracy"]}
 
-        loss_func = self._weighted_loss(train_y) if settings.class_weights else None
+        loss_func = weighted_loss(self.labels, train_y) if settings.class_weights else None
         if teacher is not None:
             loss_func = distillation_loss(teacher.temperature, teacher.hard_weight)
-        callbacks = [_RichProgress()] if self.progress else []
+        callbacks = [rich_progress()] if self.progress else []
         trainer = Trainer(
             model=self.model,
             args=args,
@@ -255,7 +199,8 @@ class TransformerClassifier(Classifier):
             compute_metrics=compute_metrics if has_dev else None,
             compute_loss_func=loss_func,
             callbacks=callbacks,
-            optimizer_cls_and_kwargs=self._optimizer(args) if settings.head_learning_rate else None,
+            optimizer_cls_and_kwargs=(head_learning_rate_optimizer(self.model, args, settings)
+                                      if settings.head_learning_rate else None),
         )
         # The Trainer prints every log dict when tqdm is off; the history is kept in history.csv.
         trainer.remove_callback(PrinterCallback)
@@ -279,37 +224,6 @@ class TransformerClassifier(Classifier):
         if self.checkpoint_dir is None:
             shutil.rmtree(work, ignore_errors=True)
         return history
-
-    def _optimizer(self, args) -> tuple[type, dict[str, Any]]:
-        """AdamW as the Trainer builds it (no weight decay on biases and norms), but the head's
-        parameters, everything outside the pretrained ``base_model``, at ``head_learning_rate``."""
-        import torch
-        from transformers import Trainer
-
-        decay = set(Trainer.get_decay_parameter_names(None, self.model))
-        encoder = {id(p) for p in self.model.base_model.parameters()}
-        groups: dict[tuple[bool, bool], list] = {}
-        for name, parameter in self.model.named_parameters():
-            if parameter.requires_grad:
-                groups.setdefault((id(parameter) not in encoder, name in decay), []).append(parameter)
-        param_groups = [
-            {"params": params, "weight_decay": args.weight_decay if decays else 0.0,
-             **({"lr": self.training.head_learning_rate} if head else {})}
-            for (head, decays), params in sorted(groups.items())
-        ]
-        return torch.optim.AdamW, {"params": param_groups, "lr": self.training.learning_rate,
-                                   "betas": (args.adam_beta1, args.adam_beta2), "eps": args.adam_epsilon}
-
-    def _weighted_loss(self, train_y: Sequence[str]):
-        import torch
-
-        counts = np.array([max(1, list(train_y).count(label)) for label in self.labels], dtype=np.float64)
-        weights = torch.tensor(counts.sum() / (len(counts) * counts), dtype=torch.float32)
-
-        def loss(outputs, labels, num_items_in_batch=None):
-            return torch.nn.functional.cross_entropy(outputs.logits, labels, weight=weights.to(outputs.logits.device))
-
-        return loss
 
     # ------------------------------------------------------------------------------------------
     # Prediction
@@ -489,43 +403,6 @@ def truncated_statements(frame, model_name: str = "default", max_length: int = 1
     except (OSError, ValueError) as err:
         raise load_error(model_name, err) from None
     return truncated_mask(tokenizer, TextInputs.from_frame(frame, mode), max_length)
-
-
-class _RichProgress:
-    """A rich progress bar for the Trainer's steps (the Trainer's own tqdm is switched off)."""
-
-    def __new__(cls):
-        from transformers import TrainerCallback
-
-        class Callback(TrainerCallback):
-            def __init__(self) -> None:
-                self.progress = None
-                self.task = None
-
-            def on_train_begin(self, args, state, control, **kwargs):
-                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-                self.progress = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(),
-                                         TextColumn("{task.fields[info]}"), TimeRemainingColumn(), transient=True)
-                self.progress.start()
-                self.task = self.progress.add_task("train", total=state.max_steps, info="")
-
-            def on_step_end(self, args, state, control, **kwargs):
-                self.progress.update(self.task, completed=state.global_step)
-
-            def on_log(self, args, state, control, logs=None, **kwargs):
-                if logs and "loss" in logs:
-                    self.progress.update(self.task, info=f"loss {logs['loss']:.3f}")
-                if logs and "eval_macro_f1" in logs:
-                    self.progress.console.print(
-                        f"epoch {logs.get('epoch', 0):.0f}: dev macro-F1 {logs['eval_macro_f1']:.3f}"
-                    )
-
-            def on_train_end(self, args, state, control, **kwargs):
-                if self.progress is not None:
-                    self.progress.stop()
-
-        return Callback()
 
 
 class TransformerParams(BaseModel):
