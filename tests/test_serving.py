@@ -84,6 +84,35 @@ def test_onnxruntime_matches_torch_probabilities_and_labels(fp32_export: Path, p
     assert len(set(torch_out["prediction"])) == 3
 
 
+def test_the_export_tokenizer_encodes_as_autotokenizer_does(fp32_export: Path):
+    """FastTokenizer (tokenizers alone) gives AutoTokenizer's ids, masks and segments, pairs and single
+    texts, with longest-first truncation."""
+    from transformers import AutoTokenizer
+
+    from stance.models.onnx import FastTokenizer
+
+    reference, fast = AutoTokenizer.from_pretrained(fp32_export), FastTokenizer(fp32_export)
+    requests = ["ships for the coalition mission", "a very long request " * 30, "", "Vote for the resolution"]
+    for max_length in (128, 12):
+        for args in ((requests, NEW_STATEMENTS), (NEW_STATEMENTS,)):
+            expected = reference(*args, truncation=True, max_length=max_length)
+            got = fast(*args, truncation=True, max_length=max_length)
+            for name in ("input_ids", "attention_mask", "token_type_ids"):
+                assert got[name] == expected[name], (name, max_length)
+    assert fast.pad_token_id == reference.pad_token_id
+
+
+def test_onnx_prediction_runs_without_importing_torch(fp32_export: Path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from stance.models.onnx import OnnxClassifier; from stance.models import TextInputs; "
+            f"c = OnnxClassifier.load({str(fp32_export)!r}); print(c.predict(TextInputs(['We will send ships'], "
+            "['ships for the mission']))[0]); print('torch' in sys.modules, 'transformers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] in LABELS and out[1:] == ["False", "False"]
+
+
 def test_export_folder_can_stand_in_for_the_run(fp32_export: Path, pair_run: Path):
     requests = ["ships for the coalition mission"] * len(NEW_STATEMENTS)
     from_folder = predict_texts(fp32_export, NEW_STATEMENTS, requests, engine="onnxruntime")

@@ -37,6 +37,10 @@ KIND = "onnx"
 QUANTIZATIONS: tuple[str, ...] = ("int8",)
 #: ONNX opset the exporter writes (ONNX Runtime 1.17 and later run it).
 OPSET = 17
+#: Statements per ONNX Runtime call unless the caller sets one: on a 2-core EPYC (AVX2) batches of 16
+#: ran 5-10% faster than 64 (their activations stay in the per-core L2 cache), and sorted by length
+#: they carry almost no padding either way (benchmarks/README.md, (f)).
+BATCH_SIZE = 16
 
 
 def require_onnxruntime() -> Any:
@@ -108,7 +112,7 @@ def export_onnx(classifier: Any, folder: Path, *, input_mode: str, extra: dict[s
         raw.unlink(missing_ok=True)
     tokenizer.save_pretrained(folder)
     classifier.write_card(folder, kind=KIND, onnx=ONNX_FILE, inputs=names, max_length=classifier.max_length,
-                          input_mode=input_mode, eval_batch_size=classifier.eval_batch_size, quantization=None,
+                          input_mode=input_mode, eval_batch_size=BATCH_SIZE, quantization=None,
                           opset=OPSET, **(extra or {}))
     return folder
 
@@ -136,6 +140,52 @@ def _optimize(source: Path, target: Path, config: Any) -> None:
         optimized.save_model_to_file(str(target))
     except (ImportError, AttributeError, ValueError, RuntimeError):
         onnx.save(onnx.load(str(source)), str(target))
+
+
+class FastTokenizer:
+    """An export's ``tokenizer.json`` run by the ``tokenizers`` library, as ``AutoTokenizer`` would run it
+    (special tokens, pair template, longest-first truncation), without importing transformers and, with
+    it, torch: seconds off every ``stance predict --engine onnxruntime`` process. Only what
+    :func:`_batches` calls: ``tokenizer(requests, texts, truncation=True, max_length=N)`` and the pad ids."""
+
+    def __init__(self, folder: Path) -> None:
+        from tokenizers import Tokenizer
+
+        folder = Path(folder)
+        self.backend = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.backend.no_padding()
+        config = _read_json(folder / "tokenizer_config.json")
+        pad = config.get("pad_token")
+        pad = pad.get("content") if isinstance(pad, dict) else pad
+        self.pad_token_id = self.backend.token_to_id(pad) if pad else None
+        self.pad_token_type_id = 0
+        self.truncation_side = config.get("truncation_side", "right")
+
+    def __call__(self, first: Sequence[str], second: Sequence[str] | None = None, *, truncation: bool = True,
+                 max_length: int | None = None) -> dict[str, list[list[int]]]:
+        if truncation and max_length:
+            self.backend.enable_truncation(max_length, strategy="longest_first", direction=self.truncation_side)
+        else:
+            self.backend.no_truncation()
+        inputs = list(zip(first, second, strict=True)) if second is not None else list(first)
+        encodings = self.backend.encode_batch(inputs, add_special_tokens=True)
+        return {"input_ids": [e.ids for e in encodings], "attention_mask": [e.attention_mask for e in encodings],
+                "token_type_ids": [e.type_ids for e in encodings]}
+
+
+def load_tokenizer(folder: Path) -> Any:
+    """The export's tokenizer: :class:`FastTokenizer` where it has a ``tokenizer.json``, else ``AutoTokenizer``."""
+    if (Path(folder) / "tokenizer.json").is_file():
+        return FastTokenizer(folder)
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    import json
+
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -182,10 +232,8 @@ def quantize_static_int8(source: Path, target: Path, calibration: TextInputs, *,
         raise ModelError(f"{source} is not an fp32 ONNX export", hint="export it with `stance export RUN --format onnx`")
     if len(calibration) == 0:
         raise ModelError("static int8 needs calibration statements", hint="the run's train split is empty")
-    from transformers import AutoTokenizer
-
     exclude = KEEP_FP32 if exclude is None else tuple(exclude)
-    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+    tokenizer = load_tokenizer(source)
     target = Path(target)
     target.mkdir(parents=True, exist_ok=True)
     # ONNX's own shape inference stops at the fused (com.microsoft) ops, and the quantiser then finds no type
@@ -318,8 +366,6 @@ class OnnxClassifier(Classifier):
     def load(cls, path: Path, threads: int | None = None) -> OnnxClassifier:
         """Open an export folder; ``threads``: ONNX Runtime's intra-op threads (None: one per core)."""
         ort = require_onnxruntime()
-        from transformers import AutoTokenizer
-
         path = Path(path)
         card = read_card(path)
         if card.get("kind") != KIND:
@@ -336,6 +382,5 @@ class OnnxClassifier(Classifier):
         except Exception as err:  # onnxruntime raises its own Fail/InvalidGraph types, not OSError
             raise ModelError(f"{path / ONNX_FILE}: ONNX Runtime cannot load it ({str(err).splitlines()[0]})",
                              hint="export the run again") from None
-        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
-        return cls(card["labels"], session, tokenizer, inputs=card["inputs"], max_length=card["max_length"],
-                   batch_size=card.get("eval_batch_size", 64), quantization=card.get("quantization"), folder=path)
+        return cls(card["labels"], session, load_tokenizer(path), inputs=card["inputs"], max_length=card["max_length"],
+                   batch_size=card.get("eval_batch_size", BATCH_SIZE), quantization=card.get("quantization"), folder=path)
