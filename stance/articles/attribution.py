@@ -34,7 +34,7 @@ NONGOV_RE = re.compile(
     r"NGOs?|aid groups?|charit(?:y|ies)|rights groups?|an MP|a lawmaker|a legislator|a senator|backbench\w*|"
     r"members? of (?:the )?(?:parliament|Bundestag|House of Commons|House|Congress|Senate|Riksdag|Storting|Sejm|"
     r"Knesset|Duma|Diet|National Assembly|assembly|legislature|European Parliament)|business leaders?|industry|veterans?|"
-    r"former (?:\w+ )?(?:minister|ambassador|general|official|diplomat|president|prime minister)s?)\b",
+    r"former (?:[\w.]+ ){0,2}(?:minister|ambassador|general|official|officer|diplomat|president|prime minister)s?)\b",
     re.IGNORECASE,
 )
 _PARTICLES = ("van", "von", "zu", "de", "der", "den", "da", "di", "du", "le", "la", "al", "bin", "ter")
@@ -245,7 +245,9 @@ class Attributor:
         person, or a back-reference to the last speaker, in that order."""
         nongov = NONGOV_RE.search(segment)
         aliases = self.gazetteer.find(segment)
-        if nongov and not any(a.start > nongov.end() and a.kind != "capitals" for a in aliases):
+        # "an analyst in Singapore" is the analyst; "analysts said Germany would" names a government.
+        if nongov and not any(a.start > nongov.end() and a.kind != "capitals"
+                              and not _PREPOSITION_BEFORE.search(segment[:a.start]) for a in aliases):
             return Speaker((), segment.strip(), "non-government")
         direct = [a for a in aliases if not _PREPOSITION_BEFORE.search(segment[:a.start])]
         if direct:

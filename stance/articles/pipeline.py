@@ -19,6 +19,7 @@ from stance.articles.answers import (
     mention_rows,
     predict_answers,
     rule_answers,
+    set_aside_non_answerers,
 )
 from stance.articles.extraction import (
     AGGREGATIONS,
@@ -29,7 +30,7 @@ from stance.articles.extraction import (
     statements_frame,
 )
 from stance.articles.gazetteer import Gazetteer, load_gazetteer
-from stance.articles.requests import Request, detect_request
+from stance.articles.requests import Request, detect_request, request_targets
 from stance.articles.text import Article, article_sentences, clean_article
 from stance.errors import DataError, StanceError
 
@@ -74,6 +75,8 @@ def extract_candidates(text: str, name: str = "article", *, gazetteer: Gazetteer
     if not mentions.empty:
         found = pd.concat([found, mentions], ignore_index=True).sort_values("position", kind="stable")
         found = found.reset_index(drop=True)
+    found = set_aside_non_answerers(found, gazetteer.kinds, request_targets(request, gazetteer),
+                                    request.requesters if request else ())
     candidates = answer_candidates(found, request.requesters if request else (), request.phrase if request else "",
                                    article.year, len(article.paragraphs), gazetteer.kinds)
     return article, request, found, candidates

@@ -154,3 +154,17 @@ def _request_candidates(sentences: Sequence[Sentence], gazetteer: Gazetteer):
                         break
                 requesters = tuple(dict.fromkeys(m.actors[0] for m in chain))
             yield sentence, Request(requesters, phrase, sentence.text)
+
+
+def request_targets(request: Request | None, gazetteer: Gazetteer) -> tuple[str, ...]:
+    """Governments the request is aimed at rather than addressed to: those its phrase names after
+    its first word ("stop buying Argentine goods" → Argentina, "join strikes against the government
+    of Bashar al-Assad" → Syria). A government that opens the phrase ("Germany drop the pipeline")
+    is the one asked; a requester is never a target."""
+    if request is None:
+        return ()
+    # Only the phrase's own clause: "take since Britain outlawed the movement" does not aim at Britain.
+    phrase = re.split(r"\b(?:since|when|until|unless|so that|which|who|whose|where|if|because)\b", request.phrase)[0]
+    mentions = [*gazetteer.find(phrase), *gazetteer.find_people(phrase)]
+    return tuple(dict.fromkeys(m.actors[0] for m in sorted(mentions, key=lambda m: m.start)
+                               if m.start > 0 and m.actors and m.actors[0] not in request.requesters))

@@ -260,3 +260,28 @@ def test_a_spacy_pipeline_splits_sentences_and_names_people(monkeypatch, gazette
     analysis = analyze_text(article, "s", gazetteer=gazetteer, backend="auto")
     assert analysis.governments["actor"].tolist() == ["Germany", "Italy"]
     assert text_module.sentence_backend() == "spacy:core_fake"
+
+
+def test_blocs_and_the_requests_target_never_answer(gazetteer):
+    text = ("Britain asked allies to stop buying Argentine goods.\n"
+            "The European Union said on Monday it would ban imports.\n"
+            "Argentina said the measure was an act of aggression.\n"
+            "France said it would stop its purchases.\n")
+    analysis = analyze_text(text, "t", gazetteer=gazetteer, backend="rules")
+    status = dict(zip(analysis.candidates["actor"], analysis.candidates["status"], strict=False))
+    assert status["European Union"] == "bloc" and status["Argentina"] == "target"
+    assert analysis.governments["actor"].tolist() == ["France"]
+
+
+def test_a_bloc_or_target_stays_out_even_when_the_answer_model_takes_it(gazetteer):
+    from stance.articles.answers import predict_answers
+
+    class Always:
+        labels = ("answer", "not_answer")
+
+        def predict_proba(self, inputs):
+            return np.tile([0.9, 0.1], (len(inputs.texts), 1))
+
+    candidates = pd.DataFrame({"answer_text": ["a", "b", "c"], "context": ["", "", ""], "request": ["", "", ""],
+                               "status": ["bloc", "target", "mention"]})
+    assert predict_answers(candidates, Always(), "text")["answer"].tolist() == [False, False, True]
