@@ -13,6 +13,7 @@ import yaml
 
 from stance.articles.answers import (
     MIN_QUOTE_WORDS,
+    NEVER_ANSWERS,
     answer_candidates,
     era_actor,
     gold_labels,
@@ -232,6 +233,8 @@ def answer_sentences(paths: Sequence[str | Path], gold: pd.DataFrame | None = No
         # Gold quotes need five words, so a shorter sentence ("Italy said no.") cannot be labelled
         # either way: it is left out of the data (and of the answer scores), not called a non-answer.
         candidates = candidates[candidates["text"].astype(str).str.split().str.len() >= MIN_QUOTE_WORDS].copy()
+        # Blocs and the request's target never answer (NEVER_ANSWERS): the model need not learn them.
+        candidates = candidates[~candidates["status"].isin(NEVER_ANSWERS)]
         candidates["date"] = str(article.year or "")
         frames.append(candidates)
     if not frames:
