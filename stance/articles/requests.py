@@ -19,6 +19,7 @@ class Request:
     requesters: tuple[str, ...]
     phrase: str
     sentence: str
+    addressed: bool = False  # the cue names whom it asks ("asked allies to ...")
 
     @property
     def requester(self) -> str:
@@ -35,7 +36,7 @@ _REQUEST_NOUN = re.compile(
     r"(?=\s+(?:(?:by|from)\s+[^,.;]{1,60}?\s+)?(?:for|to|that|asking|urging|calling)\b)"
 )
 _PHRASE_STOP = re.compile(
-    r"[.;:?!“”\"]|,|\s[—–-]\s|\s(?:as|after|while|because|but|though|although|before|amid|saying|according|"
+    r"[.;:?!“”\"]|,(?!\d)|\s[—–-]\s|\s(?:as|after|while|because|but|though|although|before|amid|saying|according|"
     r"have|has|had|was|were|is|are|drew|met|prompted|received|got)\s"
 )
 
@@ -63,6 +64,9 @@ _RELATIVE_SUBJECT = re.compile(r"\b(?:which|whom|who|that)\s+((?:(?!\b(?:which|w
 # the relative clause, whose subject is the antecedent.
 _ANTECEDENT = re.compile(r"([^,;]*?)\s*,\s*(?:which|who)\b(?:(?!\b(?:which|who)\b)[^;])*"
                          r"\band\s+(?:(?:has|have|had)\s+)?(?:(?:since|also|then|now|repeatedly)\s+)?$")
+_ADDRESSEE = re.compile(r"\s+(?:(?:the|its|their|other|fellow|all|every|European|NATO|EU|coalition|Western|Arab|"
+                        r"member|Gulf|major|big|large)\s+){0,3}(?:allies|partners|governments|countries|members|"
+                        r"nations|states|donors|capitals|consumers|producers|them)\s+(?:to|for)\b")
 _WEAK_VERB = re.compile(r"wants|wanted|sought|seeks|seeking")
 _NOUN_BEFORE = re.compile(r"(?:['’]s|\b(?:the|a|an|his|her|its|their|our|these|those|U\.S\.|US|American))\s+(?:\w+\s+)?$")
 _RELATIVE_END = re.compile(r"(?:^|[,;])([^,;]*?)\s*,?\s+(?:which|who|that)\s*$")
@@ -101,7 +105,11 @@ def detect_request(sentences: Sequence[Sentence], gazetteer: Gazetteer) -> Reque
     requesters = [r for sentence, c in candidates if sentence.paragraph <= lede or c is primary[1]
                   for r in c.requesters]
     request = primary[1]
-    return Request(tuple(dict.fromkeys(requesters)), request.phrase, request.sentence)
+    # The phrase the stance model reads: the first cue of the same requester that names whom it asks
+    # ("asked allies to ..."), which says what was asked better than an aside ("wanted the force to be seen").
+    asked = [c for s, c in candidates if c.requesters and set(c.requesters) <= set(requesters) and c.addressed]
+    phrase = asked[0].phrase if asked and not request.addressed else request.phrase
+    return Request(tuple(dict.fromkeys(requesters)), phrase, request.sentence)
 
 
 def _request_candidates(sentences: Sequence[Sentence], gazetteer: Gazetteer):
@@ -131,7 +139,7 @@ def _request_candidates(sentences: Sequence[Sentence], gazetteer: Gazetteer):
                 requesters = found.actors if found else ()
             else:
                 requesters = tuple(m.actors[0] for m in gazetteer.find(passive.group(1))[:2])
-            yield sentence, Request(requesters, phrase, sentence.text)
+            yield sentence, Request(requesters, phrase, sentence.text, bool(_ADDRESSEE.match(masked[match.end():])))
         for match in _REQUEST_NOUN.finditer(masked):
             phrase = _request_phrase(masked[match.end():])
             if not phrase:

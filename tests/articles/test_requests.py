@@ -57,3 +57,11 @@ def test_wanting_or_seeking_asks_someone_only_with_an_infinitive(gazetteer):
     text = ("Ireland wants free elections so that voters can decide, he said.\n"
             "The White House has asked allies to recognise the opposition leader.\n")
     assert detect_request(sentences_of(text), gazetteer).requesters == ("United States",)
+
+
+def test_the_phrase_comes_from_the_cue_that_names_whom_it_asks(gazetteer):
+    text = ("Washington wanted the mission to be seen as a joint effort, an official said.\n"
+            "The United States has asked allies to send 5,000 more troops.\n")
+    request = detect_request(sentences_of(text), gazetteer)
+    assert request.requesters == ("United States",)
+    assert request.phrase == "send 5,000 more troops"
