@@ -37,7 +37,9 @@ CANDIDATE_COLUMNS = ("answer_text", "context", "requester", "request")
 
 #: Governments that an article written in those years means by a later name: "Germany" in a 1973
 #: article is West Germany.
-ERA_NAMES: dict[str, tuple[str, int, int]] = {"Germany": ("West Germany", 1949, 1990)}
+#: "Bonn" in a 1995 article is the capital of reunified Germany.
+ERA_NAMES: dict[str, tuple[str, int, int]] = {"Germany": ("West Germany", 1949, 1990),
+                                              "West Germany": ("Germany", 1990, 9999)}
 
 
 def era_actor(actor: str, year: int | None) -> str:

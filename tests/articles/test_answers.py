@@ -285,3 +285,7 @@ def test_a_bloc_or_target_stays_out_even_when_the_answer_model_takes_it(gazettee
     candidates = pd.DataFrame({"answer_text": ["a", "b", "c"], "context": ["", "", ""], "request": ["", "", ""],
                                "status": ["bloc", "target", "mention"]})
     assert predict_answers(candidates, Always(), "text")["answer"].tolist() == [False, False, True]
+
+
+def test_bonn_after_reunification_means_germany():
+    assert era_actor("West Germany", 1995) == "Germany" and era_actor("West Germany", 1982) == "West Germany"
