@@ -72,6 +72,7 @@ def extract_candidates(text: str, name: str = "article", *, gazetteer: Gazetteer
     request = detect_request(sentences, gazetteer)
     found = statements_frame(extract_statements(sentences, gazetteer, request, article.year), name)
     found["actor"] = [era_actor(a, article.year) if a else a for a in found["actor"]]
+    found = _merge_same_actor(found)
     mentions = mention_rows(sentences, gazetteer, found, name)
     if not mentions.empty:
         found = pd.concat([found, mentions], ignore_index=True).sort_values("position", kind="stable")
@@ -81,6 +82,19 @@ def extract_candidates(text: str, name: str = "article", *, gazetteer: Gazetteer
     candidates = answer_candidates(found, request.requesters if request else (), request.phrase if request else "",
                                    article.year, len(article.paragraphs), gazetteer.kinds)
     return article, request, found, candidates
+
+
+def _merge_same_actor(found: pd.DataFrame) -> pd.DataFrame:
+    """One row per sentence and government: two clauses that the era makes one government's ("Officials
+    in Bonn said ..., and Foreign Minister Klaus Kinkel has warned ..." in 1997) are joined."""
+    named = found["actor"] != ""
+    repeated = named & found.duplicated(["position", "actor"], keep=False)
+    if not repeated.any():
+        return found
+    found = found.copy()
+    for _, group in found[repeated].groupby(["position", "actor"]):
+        found.loc[group.index[0], "text"] = " ".join(group["text"].astype(str))
+    return found[~(named & found.duplicated(["position", "actor"]))].reset_index(drop=True)
 
 
 def analyze_text(text: str, name: str = "article", *, gazetteer: Gazetteer | None = None, classifier=None,

@@ -289,3 +289,12 @@ def test_a_bloc_or_target_stays_out_even_when_the_answer_model_takes_it(gazettee
 
 def test_bonn_after_reunification_means_germany():
     assert era_actor("West Germany", 1995) == "Germany" and era_actor("West Germany", 1982) == "West Germany"
+
+
+def test_bonn_and_germany_in_one_1995_sentence_are_one_candidate(gazetteer):
+    text = ("Allies answer NATO\n\nBy A Writer\nMarch 3, 1995\n\nNATO asked allies to send troops to the force.\n\n"
+            "Officials in Bonn said German troops would not go, and Foreign Minister Klaus Kinkel has warned "
+            "against a mission.\n")
+    analysis = analyze_text(text, "t", gazetteer=gazetteer, backend="rules")
+    rows = analysis.candidates[analysis.candidates["text"].str.contains("Bonn")]
+    assert rows["actor"].tolist() == ["Germany"] and "Kinkel" in rows["text"].iloc[0]
