@@ -37,7 +37,9 @@ CANDIDATE_COLUMNS = ("answer_text", "context", "requester", "request")
 
 #: Governments that an article written in those years means by a later name: "Germany" in a 1973
 #: article is West Germany.
-ERA_NAMES: dict[str, tuple[str, int, int]] = {"Germany": ("West Germany", 1949, 1990)}
+#: "Bonn" in a 1995 article is the capital of reunified Germany.
+ERA_NAMES: dict[str, tuple[str, int, int]] = {"Germany": ("West Germany", 1949, 1990),
+                                              "West Germany": ("Germany", 1990, 9999)}
 
 
 def era_actor(actor: str, year: int | None) -> str:
@@ -148,6 +150,27 @@ def _past_year(text: str, year: int | None) -> bool:
     return year is not None and any(int(y) < year for y in YEAR_RE.findall(text))
 
 
+#: Statuses that are never an answer, whatever the answer model says: a bloc or organisation
+#: speaking as such (the gold conventions give blocs no rows), and the government the request is
+#: aimed at (Argentina when allies are asked to stop buying Argentine goods).
+NEVER_ANSWERS = ("bloc", "target")
+
+
+def set_aside_non_answerers(found: pd.DataFrame, actor_kinds: dict[str, str], targets: Sequence[str] = (),
+                            requesters: Sequence[str] = ()) -> pd.DataFrame:
+    """``found`` with the status ``bloc`` for actors that are not countries (the EU, NATO, the U.N.)
+    and ``target`` for the request's targets, on rows the rules took as responses or mentions;
+    a requester stays a requester."""
+    out = found.copy()
+    if out.empty:
+        return out
+    open_rows = out["status"].isin(["response", "mention"]) & ~out["actor"].isin(list(requesters))
+    bloc = out["actor"].map(lambda a: bool(a) and actor_kinds.get(a, "country") != "country")
+    out.loc[open_rows & bloc, "status"] = "bloc"
+    out.loc[open_rows & ~bloc & out["actor"].isin(list(targets)), "status"] = "target"
+    return out
+
+
 def rule_answers(candidates: pd.DataFrame) -> pd.DataFrame:
     """``candidates`` with the rules' verdict as the answer: a ``response`` is an answer (``p_answer`` 1)."""
     out = candidates.copy()
@@ -173,7 +196,7 @@ def predict_answers(candidates: pd.DataFrame, classifier, mode: str = "context_t
     frame = out[["answer_text", "context", "request"]].rename(columns={"answer_text": "text"})
     proba = classifier.predict_proba(TextInputs.from_frame(frame, mode))
     out["p_answer"] = proba[:, list(classifier.labels).index("answer")].round(4)
-    out["answer"] = out["p_answer"] >= threshold
+    out["answer"] = (out["p_answer"] >= threshold) & ~out["status"].isin(NEVER_ANSWERS)
     return out
 
 

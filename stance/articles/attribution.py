@@ -26,6 +26,9 @@ _TITLE_WORDS = (
 TITLE_RE = re.compile(rf"\b(?:{_TITLE_WORDS})\b", re.IGNORECASE)
 _BACK_RE = re.compile(
     rf"\b(?:he|she|they|He|She|They)\b|\b(?:[Tt]he|[Hh]is|[Hh]er|[Tt]heir|[Ii]ts)\s+(?:own\s+)?(?:{_TITLE_WORDS}|aides?)\b"
+    # "The four governments promised ...": the governments the last sentence listed
+    r"|\b(?:[Tt]he|[Bb]oth|[Aa]ll)\s+(?:two|three|four|five|six|seven|eight|nine|ten|\d+)\s+"
+    r"(?:governments|countries|states|nations|allies|capitals)\b"
 )
 NONGOV_RE = re.compile(
     r"\b(?:analysts?|experts?|critics?|opposition|professors?|researchers?|scholars?|commentators?|observers?|"
@@ -33,8 +36,8 @@ NONGOV_RE = re.compile(
     r"[Nn]ational Olympic Committee|Olympic Committee|Olympic Association|union leaders?|civil society|human rights|"
     r"NGOs?|aid groups?|charit(?:y|ies)|rights groups?|an MP|a lawmaker|a legislator|a senator|backbench\w*|"
     r"members? of (?:the )?(?:parliament|Bundestag|House of Commons|House|Congress|Senate|Riksdag|Storting|Sejm|"
-    r"Knesset|Duma|Diet|National Assembly|assembly|legislature|European Parliament)|business leaders?|industry|veterans?|"
-    r"former (?:\w+ )?(?:minister|ambassador|general|official|diplomat|president|prime minister)s?)\b",
+    r"Knesset|Duma|Diet|National Assembly|assembly|legislature|European Parliament)|business leaders?|industry(?!\s+(?:minister|ministry|secretary))|veterans?|"
+    r"former (?:[\w.]+ ){0,2}(?:minister|ambassador|general|official|officer|diplomat|president|prime minister)s?)\b",
     re.IGNORECASE,
 )
 _PARTICLES = ("van", "von", "zu", "de", "der", "den", "da", "di", "du", "le", "la", "al", "bin", "ter")
@@ -245,7 +248,9 @@ class Attributor:
         person, or a back-reference to the last speaker, in that order."""
         nongov = NONGOV_RE.search(segment)
         aliases = self.gazetteer.find(segment)
-        if nongov and not any(a.start > nongov.end() and a.kind != "capitals" for a in aliases):
+        # "an analyst in Singapore" is the analyst; "analysts said Germany would" names a government.
+        if nongov and not any(a.start > nongov.end() and a.kind != "capitals"
+                              and not _PREPOSITION_BEFORE.search(segment[:a.start]) for a in aliases):
             return Speaker((), segment.strip(), "non-government")
         direct = [a for a in aliases if not _PREPOSITION_BEFORE.search(segment[:a.start])]
         if direct:

@@ -54,7 +54,7 @@ class Statement:
     speaker: str
     how: str
     earlier: bool = False
-    status: str = "response"  # response, requester, non-government, background, unattributed
+    status: str = "response"  # response, requester, non-government, background, unattributed (later: bloc, target)
 
 
 def _is_background(sentence: str, year: int | None) -> bool:

@@ -13,12 +13,14 @@ import yaml
 
 from stance.articles.answers import (
     MIN_QUOTE_WORDS,
+    NEVER_ANSWERS,
     answer_candidates,
     era_actor,
     gold_labels,
     mention_rows,
     predict_answers,
     rule_answers,
+    set_aside_non_answerers,
 )
 from stance.articles.extraction import (
     AGGREGATIONS,
@@ -29,7 +31,7 @@ from stance.articles.extraction import (
     statements_frame,
 )
 from stance.articles.gazetteer import Gazetteer, load_gazetteer
-from stance.articles.requests import Request, detect_request
+from stance.articles.requests import Request, detect_request, request_targets
 from stance.articles.text import Article, article_sentences, clean_article
 from stance.errors import DataError, StanceError
 
@@ -70,13 +72,29 @@ def extract_candidates(text: str, name: str = "article", *, gazetteer: Gazetteer
     request = detect_request(sentences, gazetteer)
     found = statements_frame(extract_statements(sentences, gazetteer, request, article.year), name)
     found["actor"] = [era_actor(a, article.year) if a else a for a in found["actor"]]
+    found = _merge_same_actor(found)
     mentions = mention_rows(sentences, gazetteer, found, name)
     if not mentions.empty:
         found = pd.concat([found, mentions], ignore_index=True).sort_values("position", kind="stable")
         found = found.reset_index(drop=True)
+    found = set_aside_non_answerers(found, gazetteer.kinds, request_targets(request, gazetteer),
+                                    request.requesters if request else ())
     candidates = answer_candidates(found, request.requesters if request else (), request.phrase if request else "",
                                    article.year, len(article.paragraphs), gazetteer.kinds)
     return article, request, found, candidates
+
+
+def _merge_same_actor(found: pd.DataFrame) -> pd.DataFrame:
+    """One row per sentence and government: two clauses that the era makes one government's ("Officials
+    in Bonn said ..., and Foreign Minister Klaus Kinkel has warned ..." in 1997) are joined."""
+    named = found["actor"] != ""
+    repeated = named & found.duplicated(["position", "actor"], keep=False)
+    if not repeated.any():
+        return found
+    found = found.copy()
+    for _, group in found[repeated].groupby(["position", "actor"]):
+        found.loc[group.index[0], "text"] = " ".join(group["text"].astype(str))
+    return found[~(named & found.duplicated(["position", "actor"]))].reset_index(drop=True)
 
 
 def analyze_text(text: str, name: str = "article", *, gazetteer: Gazetteer | None = None, classifier=None,
@@ -229,6 +247,8 @@ def answer_sentences(paths: Sequence[str | Path], gold: pd.DataFrame | None = No
         # Gold quotes need five words, so a shorter sentence ("Italy said no.") cannot be labelled
         # either way: it is left out of the data (and of the answer scores), not called a non-answer.
         candidates = candidates[candidates["text"].astype(str).str.split().str.len() >= MIN_QUOTE_WORDS].copy()
+        # Blocs and the request's target never answer (NEVER_ANSWERS): the model need not learn them.
+        candidates = candidates[~candidates["status"].isin(NEVER_ANSWERS)]
         candidates["date"] = str(article.year or "")
         frames.append(candidates)
     if not frames:

@@ -19,6 +19,7 @@ class Request:
     requesters: tuple[str, ...]
     phrase: str
     sentence: str
+    addressed: bool = False  # the cue names whom it asks ("asked allies to ...")
 
     @property
     def requester(self) -> str:
@@ -35,7 +36,7 @@ _REQUEST_NOUN = re.compile(
     r"(?=\s+(?:(?:by|from)\s+[^,.;]{1,60}?\s+)?(?:for|to|that|asking|urging|calling)\b)"
 )
 _PHRASE_STOP = re.compile(
-    r"[.;:?!“”\"]|,|\s[—–-]\s|\s(?:as|after|while|because|but|though|although|before|amid|saying|according|"
+    r"[.;:?!“”\"]|,(?!\d)|\s[—–-]\s|\s(?:as|after|while|because|but|though|although|before|amid|saying|according|"
     r"have|has|had|was|were|is|are|drew|met|prompted|received|got)\s"
 )
 
@@ -55,7 +56,19 @@ def _request_phrase(rest: str) -> str:
 # "a letter from the US defence secretary which asked ...": the asker is the letter's sender, not the
 # sentence's subject (who received it). "He had written to Mrs Thatcher asking ...": who was written to
 # is the recipient, not the asker.
-_RELATIVE_ASKER = re.compile(r"\b(?:from|by)\s+((?:(?!\b(?:from|by)\b)[^,;])*?)\s*,?\s+(?:which|who|that)\s*$")
+_RELATIVE_ASKER = re.compile(r"\b(?:from|by)\s+((?:(?!\b(?:from|by)\b)[^,;])*?)\s*,?\s+(?:(?:which|who|that)\s*)?$")
+# "talks in which Washington had asked ...": the asker is the subject of the relative clause.
+_RELATIVE_SUBJECT = re.compile(r"\b(?:which|whom|who|that)\s+((?:(?!\b(?:which|whom|who|that)\b)[^,;])+)$")
+# "Snowden's requests for asylum", "the U.S. calls for ...": a noun, not the verb "requests"/"calls".
+# "the United States, which recognised Guaido on Jan. 23 ... and has since urged": a second verb of
+# the relative clause, whose subject is the antecedent.
+_ANTECEDENT = re.compile(r"([^,;]*?)\s*,\s*(?:which|who)\b(?:(?!\b(?:which|who)\b)[^;])*"
+                         r"\band\s+(?:(?:has|have|had)\s+)?(?:(?:since|also|then|now|repeatedly)\s+)?$")
+_ADDRESSEE = re.compile(r"\s+(?:(?:the|its|their|other|fellow|all|every|European|NATO|EU|coalition|Western|Arab|"
+                        r"member|Gulf|major|big|large)\s+){0,3}(?:allies|partners|governments|countries|members|"
+                        r"nations|states|donors|capitals|consumers|producers|them)\s+(?:to|for)\b")
+_WEAK_VERB = re.compile(r"wants|wanted|sought|seeks|seeking")
+_NOUN_BEFORE = re.compile(r"(?:['’]s|\b(?:the|a|an|his|her|its|their|our|these|those|U\.S\.|US|American))\s+(?:\w+\s+)?$")
 _RELATIVE_END = re.compile(r"(?:^|[,;])([^,;]*?)\s*,?\s+(?:which|who|that)\s*$")
 _WRITTEN_TO = re.compile(r"\b(?:wrote|written|writes|writing|sent|sends|sending|telephoned|phoned|turned|appealed|"
                          r"letters?|messages?|calls?)\s+(?:\w+\s+){0,2}?to\b")
@@ -68,6 +81,9 @@ def _asker_span(before: str) -> str:
     relative = _RELATIVE_ASKER.search(before) or _RELATIVE_END.search(before)
     if relative:
         return relative.group(1)
+    subject = _RELATIVE_SUBJECT.search(before)
+    if subject and not re.match(r"\s*(?:had|has|have|was|were|is|are|would|will)\b", subject.group(1)):
+        return subject.group(1)
     written = _WRITTEN_TO.search(before)
     return before[:written.start()] if written else before
 
@@ -89,7 +105,11 @@ def detect_request(sentences: Sequence[Sentence], gazetteer: Gazetteer) -> Reque
     requesters = [r for sentence, c in candidates if sentence.paragraph <= lede or c is primary[1]
                   for r in c.requesters]
     request = primary[1]
-    return Request(tuple(dict.fromkeys(requesters)), request.phrase, request.sentence)
+    # The phrase the stance model reads: the first cue of the same requester that names whom it asks
+    # ("asked allies to ..."), which says what was asked better than an aside ("wanted the force to be seen").
+    asked = [c for s, c in candidates if c.requesters and set(c.requesters) <= set(requesters) and c.addressed]
+    phrase = asked[0].phrase if asked and not request.addressed else request.phrase
+    return Request(tuple(dict.fromkeys(requesters)), phrase, request.sentence)
 
 
 def _request_candidates(sentences: Sequence[Sentence], gazetteer: Gazetteer):
@@ -100,24 +120,33 @@ def _request_candidates(sentences: Sequence[Sentence], gazetteer: Gazetteer):
         attributor.learn_people(sentence.text, sentence.people)
         for match in _REQUEST_VERB.finditer(masked):
             phrase = _request_phrase(masked[match.end():])
-            if not phrase:
-                continue
             before = masked[:match.start()]
+            if not phrase or (match.group(0).endswith("s") and _NOUN_BEFORE.search(before)):
+                continue
+            # "wants free elections so that ...", "the partners it has been seeking for ...": wanting
+            # and seeking ask someone only with an infinitive ("wants allies to ...").
+            if _WEAK_VERB.fullmatch(match.group(0)) and not re.match(r"\s+(?:(?!for\b)[\w'’.-]+\s+){0,4}?to\s",
+                                                                       masked[match.end():]):
+                continue
             passive = re.search(r"\bby\s+(.{0,60})$", masked[match.end():match.end() + 80]) if re.search(
                 r"\b(?:was|were|been|being|is|are)\s+$", before) else None
             requesters: tuple[str, ...] = ()
             if passive is None:
                 found = attributor._span_speaker(_asker_span(before[-160:]), 0)
+                antecedent = _ANTECEDENT.search(before[-240:])
+                if found is None and antecedent:  # "the United States, which recognised him ... and has since urged"
+                    found = attributor._span_speaker(antecedent.group(1), 0)
                 requesters = found.actors if found else ()
             else:
                 requesters = tuple(m.actors[0] for m in gazetteer.find(passive.group(1))[:2])
-            yield sentence, Request(requesters, phrase, sentence.text)
+            yield sentence, Request(requesters, phrase, sentence.text, bool(_ADDRESSEE.match(masked[match.end():])))
         for match in _REQUEST_NOUN.finditer(masked):
             phrase = _request_phrase(masked[match.end():])
             if not phrase:
                 continue
             near = masked[max(0, match.start() - 40):match.start()]
-            adjacent = [m for m in gazetteer.find(near) if re.fullmatch(
+            adjacent = [m for m in sorted([*gazetteer.find(near), *gazetteer.find_people(near)],
+                                          key=lambda m: m.start) if re.fullmatch(
                 r"(?:['’]s)?(?:\s+(?:new|latest|formal|written|renewed|urgent|repeated|fresh|recent|own))*\s*",
                 near[m.end:])]
             after = re.match(r"\s*(?:\w+\s+){0,6}?(?:from|by)\s+(?:the\s+)?(.{0,50})", masked[match.end():])
@@ -133,3 +162,17 @@ def _request_candidates(sentences: Sequence[Sentence], gazetteer: Gazetteer):
                         break
                 requesters = tuple(dict.fromkeys(m.actors[0] for m in chain))
             yield sentence, Request(requesters, phrase, sentence.text)
+
+
+def request_targets(request: Request | None, gazetteer: Gazetteer) -> tuple[str, ...]:
+    """Governments the request is aimed at rather than addressed to: those its phrase names after
+    its first word ("stop buying Argentine goods" → Argentina, "join strikes against the government
+    of Bashar al-Assad" → Syria). A government that opens the phrase ("Germany drop the pipeline")
+    is the one asked; a requester is never a target."""
+    if request is None:
+        return ()
+    # Only the phrase's own clause: "take since Britain outlawed the movement" does not aim at Britain.
+    phrase = re.split(r"\b(?:since|when|until|unless|so that|which|who|whose|where|if|because)\b", request.phrase)[0]
+    mentions = [*gazetteer.find(phrase), *gazetteer.find_people(phrase)]
+    return tuple(dict.fromkeys(m.actors[0] for m in sorted(mentions, key=lambda m: m.start)
+                               if m.start > 0 and m.actors and m.actors[0] not in request.requesters))

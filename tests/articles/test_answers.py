@@ -260,3 +260,41 @@ def test_a_spacy_pipeline_splits_sentences_and_names_people(monkeypatch, gazette
     analysis = analyze_text(article, "s", gazetteer=gazetteer, backend="auto")
     assert analysis.governments["actor"].tolist() == ["Germany", "Italy"]
     assert text_module.sentence_backend() == "spacy:core_fake"
+
+
+def test_blocs_and_the_requests_target_never_answer(gazetteer):
+    text = ("Britain asked allies to stop buying Argentine goods.\n"
+            "The European Union said on Monday it would ban imports.\n"
+            "Argentina said the measure was an act of aggression.\n"
+            "France said it would stop its purchases.\n")
+    analysis = analyze_text(text, "t", gazetteer=gazetteer, backend="rules")
+    status = dict(zip(analysis.candidates["actor"], analysis.candidates["status"], strict=False))
+    assert status["European Union"] == "bloc" and status["Argentina"] == "target"
+    assert analysis.governments["actor"].tolist() == ["France"]
+
+
+def test_a_bloc_or_target_stays_out_even_when_the_answer_model_takes_it(gazetteer):
+    from stance.articles.answers import predict_answers
+
+    class Always:
+        labels = ("answer", "not_answer")
+
+        def predict_proba(self, inputs):
+            return np.tile([0.9, 0.1], (len(inputs.texts), 1))
+
+    candidates = pd.DataFrame({"answer_text": ["a", "b", "c"], "context": ["", "", ""], "request": ["", "", ""],
+                               "status": ["bloc", "target", "mention"]})
+    assert predict_answers(candidates, Always(), "text")["answer"].tolist() == [False, False, True]
+
+
+def test_bonn_after_reunification_means_germany():
+    assert era_actor("West Germany", 1995) == "Germany" and era_actor("West Germany", 1982) == "West Germany"
+
+
+def test_bonn_and_germany_in_one_1995_sentence_are_one_candidate(gazetteer):
+    text = ("Allies answer NATO\n\nBy A Writer\nMarch 3, 1995\n\nNATO asked allies to send troops to the force.\n\n"
+            "Officials in Bonn said German troops would not go, and Foreign Minister Klaus Kinkel has warned "
+            "against a mission.\n")
+    analysis = analyze_text(text, "t", gazetteer=gazetteer, backend="rules")
+    rows = analysis.candidates[analysis.candidates["text"].str.contains("Bonn")]
+    assert rows["actor"].tolist() == ["Germany"] and "Kinkel" in rows["text"].iloc[0]

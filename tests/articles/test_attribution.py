@@ -94,3 +94,22 @@ def test_a_name_learnt_in_a_clause_split_that_is_undone_is_forgotten_cleanly(gaz
     assert attributor._people_mentions("Yasuhiro Nakasone said so.", 0)
     attributor.restore(saved)
     assert attributor._people_mentions("Yasuhiro Nakasone said so.", 0) == []
+
+
+def test_an_analyst_in_a_country_is_not_that_government(gazetteer):
+    text = ("Washington asked allies to release oil.\n"
+            "An energy analyst in Singapore said the releases amounted to a day of demand.\n"
+            "Eugene Rumer, a former U.S. intelligence officer, said any deal was suspect.\n")
+    statements = extract_statements(sentences_of(text), gazetteer)
+    assert [s.status for s in statements if s.position > 0] == ["non-government", "non-government"]
+
+
+def test_the_four_governments_refers_back_to_the_governments_just_listed(gazetteer):
+    text = ("Jamaica, Barbados and Belize agreed on Tuesday to send soldiers to the force. "
+            "The three governments promised a combined 200 troops.")
+    assert attribute(text, gazetteer) == [(a, "response") for a in ("Jamaica", "Barbados", "Belize")] * 2
+
+
+def test_an_industry_minister_is_not_an_industry_voice(gazetteer):
+    assert attribute("Japan's Industry Minister Koichi Hagiuda said oil would be sold.", gazetteer) == [
+        ("Japan", "response")]
