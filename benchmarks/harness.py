@@ -179,6 +179,15 @@ def measure(command: list[str], label: str) -> Measurement:
     return Measurement(seconds, usage.ru_maxrss / 1024, output)  # ru_maxrss is in KiB on Linux
 
 
+def time_pipeline(run: Path, source: Path, output: Path, batch_size: int, label: str) -> tuple[Measurement, pd.Series]:
+    """The plain ``transformers.pipeline`` (benchmarks/pipeline_predict.py) on ``source`` as a process of its
+    own: its measurement, and its labels (the reference every engine's labels are compared with)."""
+    pairs = ["--pairs"] if reads_pairs(run) else []
+    timed = measure([sys.executable, str(REPO / "benchmarks" / "pipeline_predict.py"), str(run / "model"),
+                     str(source), str(output), "--batch-size", str(batch_size), *pairs], label)
+    return timed, pd.read_json(output, lines=True)["prediction"]
+
+
 def reads_pairs(run: Path) -> bool:
     """Whether the run's model reads (request, statement) pairs (input.mode: request_text)."""
     from stance.runs import open_run

@@ -17,7 +17,6 @@ the torch model and ORT int8 against ORT fp32, which is what the ≥ 99% target 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 import warnings
 
@@ -48,13 +47,10 @@ def main() -> None:
     source = harness.resampled_input(size)
     work = harness.OUT / "onnx" / "predict"
     work.mkdir(parents=True, exist_ok=True)
-    pairs = ["--pairs"] if harness.reads_pairs(run) else []
     print(f"\n{size} statements ({source.name})", flush=True)
     reference = work / f"pipeline-{size}.jsonl"
-    timed = harness.measure([sys.executable, str(harness.REPO / "benchmarks" / "pipeline_predict.py"),
-                             str(run / "model"), str(source), str(reference),
-                             "--batch-size", str(args.pipeline_batch_size), *pairs], f"onnx-pipeline-{size}")
-    pipeline_labels = pd.read_json(reference, lines=True)["prediction"]
+    timed, pipeline_labels = harness.time_pipeline(run, source, reference, args.pipeline_batch_size,
+                                                   f"onnx-pipeline-{size}")
     pipeline_rate = size / timed.seconds
     rows = [{"statements": size, "engine": f"transformers pipeline, batch {args.pipeline_batch_size}",
              "precision": "fp32", "seconds": timed.seconds, "statements/s": pipeline_rate, "× pipeline": 1.0,

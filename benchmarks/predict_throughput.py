@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 import warnings
 
 import pandas as pd
@@ -41,7 +40,6 @@ def main() -> None:
     args = parser.parse_args()
     run, model_note = harness.resolve_run(args.run)
     precisions = args.precisions.split(",")
-    pairs = ["--pairs"] if harness.reads_pairs(run) else []
     print(f"model: {model_note}\nmachine: {harness.machine()}", flush=True)
     rows = []
     for size in [int(s) for s in args.sizes.split(",")]:
@@ -50,10 +48,8 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
         print(f"\n{size} statements ({source.name})", flush=True)
         reference = work / f"pipeline-{size}.jsonl"
-        timed = harness.measure([sys.executable, str(harness.REPO / "benchmarks" / "pipeline_predict.py"),
-                                 str(run / "model"), str(source), str(reference),
-                                 "--batch-size", str(args.pipeline_batch_size), *pairs], f"pipeline-{size}")
-        pipeline_labels = pd.read_json(reference, lines=True)["prediction"]
+        timed, pipeline_labels = harness.time_pipeline(run, source, reference, args.pipeline_batch_size,
+                                                       f"pipeline-{size}")
         pipeline_rate = size / timed.seconds
         rows.append({"statements": size, "engine": f"transformers pipeline, batch {args.pipeline_batch_size}",
                      "precision": "fp32", "seconds": timed.seconds, "statements/s": pipeline_rate, "× pipeline": 1.0,
