@@ -289,7 +289,7 @@ class Attributor:
     def _span_speaker(self, span: str, offset: int) -> Speaker | None:
         """The speaker named before a reporting verb: the nearest clause piece that names one."""
         pieces = _segments(span, offset)
-        if len(pieces) > 1 and _AUXILIARY_ONLY.fullmatch(pieces[-1][1]):
+        if len(pieces) > 1 and (_AUXILIARY_ONLY.fullmatch(pieces[-1][1]) or span.rstrip().endswith(",")):
             # "Germany, which has soldiers in Afghanistan, Bosnia and Kosovo, has refused": the
             # subject is what the relative clause hangs on, not the places listed inside it.
             relative = [j for j, (_, piece) in enumerate(pieces) if re.match(r"\s*(?:which|who)\b", piece)]

@@ -108,7 +108,9 @@ def _asker_span(before: str) -> str:
     antecedent = _ANTECEDENT_OF_VERB.search(before)
     if antecedent and re.search(r",\s*(?:which|who)\b", before):
         # The asker is the last thing named before ", which": "handing a victory to the United States"
-        return re.split(r",", antecedent.group(1))[-1] or antecedent.group(1)
+        # (the noun phrase itself, not the preposition that governs it).
+        last = re.split(r",", antecedent.group(1))[-1] or antecedent.group(1)
+        return re.split(r"\b(?:to|with|for|from|on|at|in|by|of|into|behind|toward|towards)\s+", last)[-1]
     written = _WRITTEN_TO.search(before)
     return before[:written.start()] if written else before
 
@@ -163,11 +165,12 @@ def _request_candidates(sentences: Sequence[Sentence], gazetteer: Gazetteer):
                 requesters = ()
             elif passive is None:
                 found = attributor._span_speaker(_asker_span(before[-160:]), 0)
+                if found is not None and found.located:
+                    found = None  # a place after a preposition ("came to the Jamaican capital to ask") does not ask
                 antecedent = _ANTECEDENT.search(before[-240:])
                 if found is None and antecedent:  # "the United States, which recognised him ... and has since urged"
                     found = attributor._span_speaker(antecedent.group(1), 0)
-                # A place after a preposition ("came to the Jamaican capital to ask") is not who asks.
-                requesters = found.actors if found and not found.located else ()
+                requesters = found.actors if found else ()
             else:
                 requesters = tuple(m.actors[0] for m in gazetteer.find(passive.group(1))[:2])
             yield sentence, Request(requesters, phrase, sentence.text, bool(_ADDRESSEE.match(masked[match.end():])))
