@@ -166,7 +166,8 @@ def set_aside_non_answerers(found: pd.DataFrame, actor_kinds: dict[str, str], ta
         return out
     open_rows = out["status"].isin(["response", "mention"]) & ~out["actor"].isin(list(requesters))
     bloc = out["actor"].map(lambda a: bool(a) and actor_kinds.get(a, "country") != "country")
-    out.loc[open_rows & bloc, "status"] = "bloc"
+    # A bloc or organisation is never a government, even when it is the requester (the U.N.).
+    out.loc[(open_rows | (out["status"] == "requester")) & bloc, "status"] = "bloc"
     out.loc[open_rows & ~bloc & out["actor"].isin(list(targets)), "status"] = "target"
     return out
 
@@ -196,7 +197,8 @@ def predict_answers(candidates: pd.DataFrame, classifier, mode: str = "context_t
     frame = out[["answer_text", "context", "request"]].rename(columns={"answer_text": "text"})
     proba = classifier.predict_proba(TextInputs.from_frame(frame, mode))
     out["p_answer"] = proba[:, list(classifier.labels).index("answer")].round(4)
-    out["answer"] = (out["p_answer"] >= threshold) & ~out["status"].isin(NEVER_ANSWERS)
+    # The requester never answers its own request, however much of the article quotes it.
+    out["answer"] = (out["p_answer"] >= threshold) & ~out["status"].isin([*NEVER_ANSWERS, "requester"])
     return out
 
 

@@ -65,6 +65,10 @@ _ADJUNCT_START = re.compile(
     r"yet|also|by|to|asked by|in a|\w+ing)\b",
     re.IGNORECASE,
 )
+# "officials in Ottawa", "the government in Beirut": a government's people named by their place.
+_OFFICIALS_IN = re.compile(rf"\b(?:{_TITLE_WORDS}|diplomats|sources)\s+(?:(?:in|at|from)\s+)(?:the\s+)?$", re.IGNORECASE)
+_PLACE_BEFORE = re.compile(r"\b(?:in|at|to|from|with|on|for|against|into|over|toward|towards|across|near)\s+(?:the\s+)?$",
+                           re.IGNORECASE)
 _PREPOSITION_BEFORE = re.compile(
     r"(?:\b(?:to|at|in|with|on|for|toward|towards|against|by|over|about|from|of|into|than|across|near|under|"
     r"between|among|join|joining|asked|urged|told|letter|letters)\s+(?:the\s+)?)$",
@@ -84,7 +88,9 @@ SPEECH_VERBS = (
     r"emphasized|underlined|underscored|affirmed|admitted|pointed out|committed|commits|approved|approves|"
     r"voted|votes|decided|decides|expelled|expels|ordered|ratified|ratifies|announce|confirm|brushed aside|"
     r"brushed off|shrugged off|waved away|turned down|turns down|spurned|snubbed|backed|backs|endorsed|endorses|"
-    r"urged|urges|called on|calls on|called for|calls for|pressed|appealed to|appealed for"
+    r"urged|urges|called on|calls on|called for|calls for|pressed|appealed to|appealed for|"
+    # Answers reported by what the government did ("Indonesia and Qatar abstained").
+    r"abstained|abstains|vetoed|volunteered|opposed|supported|sided with"
 )
 _DECISION = (
     r"(?:will|would|shall|won['’]t|wouldn['’]t|cannot|can['’]t|could not|is to|are to|plans to|planned to|intends to|"
@@ -100,7 +106,11 @@ _DECISION = (
 REPORTING_CUE = re.compile(rf"\b(?:according to|{SPEECH_VERBS})\b|\b(?:{_DECISION})\b")
 _ACCORDING = re.compile(r"\baccording to\b")
 _AUDIENCE_CUE = re.compile(r"(?:told|tells|telling|informed|assured|urged|urges|called on|calls on|pressed|appealed to)$")
-_CONJ = re.compile(r"(?:['’]s)?(?:\s*,\s*|,?\s+and\s+(?:the\s+)?|\s+as well as\s+(?:the\s+)?)")
+_CONJ = re.compile(r"(?:['’]s)?(?:\s*,\s*(?:the\s+)?|,?\s+and\s+(?:the\s+)?|,?\s+(?:as well as|along with)\s+(?:the\s+)?)")
+# A clause piece that holds only the verb's auxiliary ("Sweden, Britain and Belgium, along with
+# Brazil, have promised"): the subject is in the pieces before it.
+_AUXILIARY_ONLY = re.compile(r"\s*(?:(?:has|have|had|is|are|was|were|will|would|also|since|now|all|both|then|so far|"
+                             r"still|each|already)\s*)+")
 _OBJECT_PREPOSITION = re.compile(r"\b(?:to|with|against|on|for|about|toward|towards|into|over|by|at|than|of)\s+(?:the\s+)?$")
 _QUOTE_SPAN = re.compile(r"“[^”]*”?|\"[^\"]*\"?")
 
@@ -125,6 +135,7 @@ class Speaker:
     how: str  # alias, person, back-reference, title, sentence, context, non-government
     start: int = -1  # where the naming mention starts in the sentence (aliases only)
     definite: bool = False  # a back-reference by a noun ("the government"), weaker than a pronoun
+    located: bool = False  # named only as a place after a preposition ("the former colonial power in Chad")
 
 
 @dataclass
@@ -196,7 +207,9 @@ class Attributor:
             window = masked[max(0, start - 60):start + len(matched) - len(" ".join(tokens))]
             window = window.split(".")[-1]
             nongov = NONGOV_RE.search(window)
-            mentions = self.gazetteer.find(window)
+            # "restore ousted President Mohamed Bazoum in Niger, President Alassane Ouattara said":
+            # a place named after a preposition (other than "of") is not the official's government.
+            mentions = [m for m in self.gazetteer.find(window) if not _PLACE_BEFORE.search(window[:m.start])]
             # The government nearest the name, but only if a title sits between them.
             if nongov and (not mentions or nongov.start() > mentions[-1].start):
                 self._remember(tokens, ())
@@ -269,17 +282,33 @@ class Attributor:
             return Speaker(last.actors, segment.strip(), "back-reference" if last.actors else "non-government",
                            definite=not pronoun)
         if aliases:  # "officials in Ottawa said"
-            return Speaker(aliases[-1].actors, segment.strip(), "alias", start=offset + aliases[-1].start)
+            return Speaker(aliases[-1].actors, segment.strip(), "alias", start=offset + aliases[-1].start,
+                           located=not _OFFICIALS_IN.search(segment[:aliases[-1].start]))
         return None
 
     def _span_speaker(self, span: str, offset: int) -> Speaker | None:
         """The speaker named before a reporting verb: the nearest clause piece that names one."""
         pieces = _segments(span, offset)
+        if len(pieces) > 1 and (_AUXILIARY_ONLY.fullmatch(pieces[-1][1]) or span.rstrip().endswith(",")):
+            # "Germany, which has soldiers in Afghanistan, Bosnia and Kosovo, has refused": the
+            # subject is what the relative clause hangs on, not the places listed inside it.
+            relative = [j for j, (_, piece) in enumerate(pieces) if re.match(r"\s*(?:which|who)\b", piece)]
+            if relative and relative[0] > 0:
+                pieces = pieces[:relative[0]]
         for i in range(len(pieces) - 1, -1, -1):
             seg_offset, segment = pieces[i]
             if len(pieces) > 1 and _ADJUNCT_START.match(segment.strip()):
                 continue  # "Asked about the US request, ...", "..., speaking in Washington, ..."
+            if i > 0 and i == len(pieces) - 1 and _AUXILIARY_ONLY.fullmatch(segment):
+                continue  # "..., have promised troops"
             found = self._segment_speaker(segment, seg_offset)
+            if found is not None and found.how == "alias" and i > 0 and _is_appositive(pieces[i - 1][1]) and re.match(
+                    r"\s*(?:(?:the|a|an)\s+[a-z]|[A-Z][\w.]*(?:\s[A-Z][\w.]*)?['’]s?\s+[a-z])", segment):
+                # "France, the former colonial power in Chad, asked", "Lithuania, Belarus's neighbour,
+                # had pressed": the name before the appositive is the speaker, not what it mentions.
+                earlier = self._segment_speaker(*pieces[i - 1][::-1])
+                if earlier is not None and earlier.how == "alias" and not earlier.located:
+                    found = earlier
             if found is not None:
                 if found.how == "alias" and len(found.actors) > 1:  # "Britain, Australia and Canada have"
                     mentions = self.gazetteer.find(span)

@@ -28,7 +28,8 @@ NOT_GOVERNMENTS: tuple[str, ...] = (
     "Central America", "Central American", "Washington Post", "New York Times", "Ottawa Citizen",
     "Canberra Times", "Sydney Morning Herald", "Globe and Mail", "Times of India", "Berliner Zeitung",
     "Financial Times", "Deutsche Welle", "Associated Press", "Agence France-Presse", "Moscow Olympics",
-    "Moscow Games", "Moscow Summer Games", "Washington Consensus", "German Marshall Fund",
+    "Moscow Games", "Moscow Summer Games", "Washington Consensus", "German Marshall Fund", "Minsk agreements",
+    "Minsk accords", "Minsk Protocol", "Lima Group",
     # Groups of member governments, not the alliance or union speaking.
     "NATO allies", "NATO members", "NATO member states", "NATO partners", "NATO countries", "EU members",
     "EU member states", "EU countries", "EU governments",

@@ -27,7 +27,7 @@ class Request:
 
 
 _REQUEST_VERB = re.compile(
-    r"\b(?:asked|asks|asking|requested|requests|requesting|urged|urges|urging|called on|calls on|calling on|"
+    r"\b(?:asked|asks|asking|(?<=\bto )ask|requested|requests|requesting|urged|urges|urging|called on|calls on|calling on|"
     r"appealed to|appeals to|appealing to|pressed|presses|pressing|pushed|pushing|lobbied|lobbying|"
     r"sought|seeks|seeking|invited|invites|wants|wanted)\b(?!\s+(?:about|whether|if|what|how|why|when|by\s+reporters))"
 )
@@ -43,7 +43,11 @@ _PHRASE_STOP = re.compile(
 
 def _request_phrase(rest: str) -> str:
     """The short phrase after a request cue: ``allies to contribute more jets, ...`` → ``contribute more jets``."""
-    match = re.match(r"\s*(?:[\w'’.&-]+\s+){0,10}?(?:to|for|that)\s+(.+)", rest, re.S)
+    # Words before "to" may hold a list of those asked ("asked Angola, Mozambique and Nigeria to ...")
+    # or a bracketed short name ("the Gulf Cooperation Council (GCC) this month to ..."); a span of
+    # time is not what is asked for ("lobbied partners for months to pay ...").
+    rest = re.sub(r"\bfor (?:months|weeks|days|years|some time)\b", "", rest)
+    match = re.match(r"\s*(?:[\w'’.&,()-]+\s+){0,14}?(?:to|for|that)\s+(.+)", rest, re.S)
     if match is None:
         return ""
     phrase = _PHRASE_STOP.split(match.group(1), maxsplit=1)[0]
@@ -70,6 +74,20 @@ _ADDRESSEE = re.compile(r"\s+(?:(?:the|its|their|other|fellow|all|every|European
 _WEAK_VERB = re.compile(r"wants|wanted|sought|seeks|seeking")
 _NOUN_BEFORE = re.compile(r"(?:['’]s|\b(?:the|a|an|his|her|its|their|our|these|those|U\.S\.|US|American))\s+(?:\w+\s+)?$")
 _RELATIVE_END = re.compile(r"(?:^|[,;])([^,;]*?)\s*,?\s+(?:which|who|that)\s*$")
+# "Clinton telephoned Pakistani Prime Minister Nawaz Sharif and asked him ...": the one called is asked.
+_CALLED_AND = re.compile(r"\b(?:telephoned|phoned|rang|called|met|visited|wrote to|sent a letter to)\b[^;]*?\band\s+(?:\w+\s+)?$")
+# "the United States, which has spent months asking ...", "France, which has 4,000 troops in the
+# region, has lobbied ...": the verb's subject is the relative pronoun or the antecedent itself.
+_ANTECEDENT_OF_VERB = re.compile(r"^(.*?)\s*,\s*(?:which|who)\s+(?:(?:has|have|had|is|was|were|are|would|will)\b[^;]*"
+                                 r"|[^,;]*)$")
+# "if Manama asked for more troops", "whether Berlin would request ...": not a request made.
+_CONDITIONAL = re.compile(r"\b(?:if|unless|whether|should|once|until)\s+[^,;]{0,50}$")
+# Asking companies or citizens ("urged Japanese companies not to ...") asks nothing of governments.
+_PRIVATE_ADDRESSEE = re.compile(r"\s+(?:[\w'’-]+\s+){0,2}(?:companies|firms|businesses|citizens|nationals|the public|"
+                                r"people|voters|reporters|investors|banks)\b")
+# A parliament urging its own government ("Nigeria's Senate urged him to ...") asks nothing of allies.
+_LEGISLATURE = re.compile(r"\b(?:Senate|senators|[Pp]arliament|lower house|upper house|lawmakers|legislators|MPs|"
+                          r"Congress|House of Representatives|Bundestag|Duma)\b")
 _WRITTEN_TO = re.compile(r"\b(?:wrote|written|writes|writing|sent|sends|sending|telephoned|phoned|turned|appealed|"
                          r"letters?|messages?|calls?)\s+(?:\w+\s+){0,2}?to\b")
 
@@ -84,6 +102,15 @@ def _asker_span(before: str) -> str:
     subject = _RELATIVE_SUBJECT.search(before)
     if subject and not re.match(r"\s*(?:had|has|have|was|were|is|are|would|will)\b", subject.group(1)):
         return subject.group(1)
+    called = _CALLED_AND.search(before)
+    if called:
+        before = before[:called.start()]
+    antecedent = _ANTECEDENT_OF_VERB.search(before)
+    if antecedent and re.search(r",\s*(?:which|who)\b", before):
+        # The asker is the last thing named before ", which": "handing a victory to the United States"
+        # (the noun phrase itself, not the preposition that governs it).
+        last = re.split(r",", antecedent.group(1))[-1] or antecedent.group(1)
+        return re.split(r"\b(?:to|with|for|from|on|at|in|by|of|into|behind|toward|towards)\s+", last)[-1]
     written = _WRITTEN_TO.search(before)
     return before[:written.start()] if written else before
 
@@ -128,11 +155,18 @@ def _request_candidates(sentences: Sequence[Sentence], gazetteer: Gazetteer):
             if _WEAK_VERB.fullmatch(match.group(0)) and not re.match(r"\s+(?:(?!for\b)[\w'’.-]+\s+){0,4}?to\s",
                                                                        masked[match.end():]):
                 continue
-            passive = re.search(r"\bby\s+(.{0,60})$", masked[match.end():match.end() + 80]) if re.search(
-                r"\b(?:was|were|been|being|is|are)\s+$", before) else None
+            if (_CONDITIONAL.search(before) or _LEGISLATURE.search(_asker_span(before[-160:])[-40:])
+                    or _PRIVATE_ADDRESSEE.match(masked[match.end():])):
+                continue
+            is_passive = bool(re.search(r"\b(?:was|were|been|being|is|are)\s+(?:\w+ly\s+)?$", before))
+            passive = re.search(r"\bby\s+(.{0,60})$", masked[match.end():match.end() + 80]) if is_passive else None
             requesters: tuple[str, ...] = ()
-            if passive is None:
+            if is_passive and passive is None:  # "France had been asked for ...": the asker is not named
+                requesters = ()
+            elif passive is None:
                 found = attributor._span_speaker(_asker_span(before[-160:]), 0)
+                if found is not None and found.located:
+                    found = None  # a place after a preposition ("came to the Jamaican capital to ask") does not ask
                 antecedent = _ANTECEDENT.search(before[-240:])
                 if found is None and antecedent:  # "the United States, which recognised him ... and has since urged"
                     found = attributor._span_speaker(antecedent.group(1), 0)
@@ -174,5 +208,21 @@ def request_targets(request: Request | None, gazetteer: Gazetteer) -> tuple[str,
     # Only the phrase's own clause: "take since Britain outlawed the movement" does not aim at Britain.
     phrase = re.split(r"\b(?:since|when|until|unless|so that|which|who|whose|where|if|because)\b", request.phrase)[0]
     mentions = [*gazetteer.find(phrase), *gazetteer.find_people(phrase)]
-    return tuple(dict.fromkeys(m.actors[0] for m in sorted(mentions, key=lambda m: m.start)
-                               if m.start > 0 and m.actors and m.actors[0] not in request.requesters))
+    targets = [m.actors[0] for m in sorted(mentions, key=lambda m: m.start)
+               if m.start > 0 and m.actors and m.actors[0] not in request.requesters]
+    # The request's own sentence names what it is aimed at after "on", "against", "in", "off":
+    # "sanctions on Syria", "a standby force ... in Niger", "pirates off Somalia".
+    # Only after the request's cue: "In Ottawa, the minister confirmed receiving a request" is no target.
+    masked = mask_quotes(request.sentence)
+    cues = [m.start() for m in (_REQUEST_VERB.search(masked), _REQUEST_NOUN.search(masked)) if m is not None]
+    for mention in gazetteer.find(masked):
+        # A capital there is a venue ("signed in Paris"), not a target.
+        if (cues and mention.start > min(cues) and mention.kind != "capitals" and _AIMED_AT.search(masked[:mention.start])
+                and not re.match(r"\s+to\s", masked[mention.end:]) and mention.actors[0] not in request.requesters):
+            targets.append(mention.actors[0])
+    return tuple(dict.fromkeys(targets))
+
+
+_AIMED_AT = re.compile(r"\b(?:on|against|in|off|into|over|inside|toward|towards|for)\s+(?:the\s+)?"
+                       r"(?:(?:eastern|western|northern|southern|northeastern|northwestern|southeastern|southwestern|"
+                       r"central|neighbouring|neighboring|war-torn)\s+)?$")

@@ -17,7 +17,7 @@ from stance.errors import StanceError
 
 _FILLER_LINE = re.compile(
     r"^(?:advertisement|sponsored( content)?|story continues below.*|continue reading.*|read more\b.*|"
-    r"related( stories| coverage| articles)?:.*|also read\b.*|watch:.*|listen:.*|share( this( article| story)?)?\b.*|"
+    r"related( stories| coverage| articles)?:.*|related (stories|coverage|articles)|more on this( story)?:?|see also:?|also read\b.*|watch:.*|listen:.*|share( this( article| story)?)?\b.*|"
     r"sign up\b.*|subscribe\b.*|follow (us|@).*|click here\b.*|photo:.*|photograph:.*|image:.*|file photo\b.*|"
     r"\(?reporting by\b.*|\(?additional reporting\b.*|\(?editing by\b.*|\(?writing by\b.*|copyright\b.*|©.*|"
     r"all rights reserved.*|posted\b.*|published\b.*|updated\b.*|last updated\b.*|topics?:.*|tags?:.*|"
@@ -57,6 +57,9 @@ def is_filler(line: str) -> bool:
     if not stripped:
         return True
     if _FILLER_LINE.match(stripped) or _DATE_LINE.match(stripped) or _CAPTION.search(stripped):
+        return True
+    # A link in a "Related coverage" list: a bulleted headline, with no full stop.
+    if re.match(r"^[-•–]\s+\S", line.strip()) and not _TERMINAL.search(stripped):
         return True
     return False
 

@@ -298,3 +298,20 @@ def test_bonn_and_germany_in_one_1995_sentence_are_one_candidate(gazetteer):
     analysis = analyze_text(text, "t", gazetteer=gazetteer, backend="rules")
     rows = analysis.candidates[analysis.candidates["text"].str.contains("Bonn")]
     assert rows["actor"].tolist() == ["Germany"] and "Kinkel" in rows["text"].iloc[0]
+
+
+def test_the_requester_and_a_requesting_organisation_never_answer(gazetteer):
+    from stance.articles.answers import predict_answers, set_aside_non_answerers
+
+    class Always:
+        labels = ("answer", "not_answer")
+
+        def predict_proba(self, inputs):
+            return np.tile([0.9, 0.1], (len(inputs.texts), 1))
+
+    candidates = pd.DataFrame({"answer_text": ["a", "b"], "context": ["", ""], "request": ["", ""],
+                               "status": ["requester", "response"]})
+    assert predict_answers(candidates, Always(), "text")["answer"].tolist() == [False, True]
+    found = pd.DataFrame({"actor": ["United Nations", "Canada"], "status": ["requester", "response"]})
+    marked = set_aside_non_answerers(found, gazetteer.kinds, (), ("United Nations",))
+    assert marked["status"].tolist() == ["bloc", "response"]

@@ -113,3 +113,23 @@ def test_the_four_governments_refers_back_to_the_governments_just_listed(gazette
 def test_an_industry_minister_is_not_an_industry_voice(gazetteer):
     assert attribute("Japan's Industry Minister Koichi Hagiuda said oil would be sold.", gazetteer) == [
         ("Japan", "response")]
+
+
+def test_a_list_of_governments_as_one_subject(gazetteer):
+    # Invented sentences in the pattern of wire reports listing who answered.
+    text = "Since then Sweden and Britain, along with Brazil and Senegal, have promised troops, officials said."
+    assert attribute(text, gazetteer) == [(g, "response") for g in ("Sweden", "United Kingdom", "Brazil", "Senegal")]
+    assert attribute("Indonesia, Qatar and the Republic of Congo abstained.", gazetteer) == [
+        ("Indonesia", "response"), ("Qatar", "response"), ("Congo", "response")]
+
+
+def test_places_in_a_relative_clause_or_an_appositive_are_not_the_subject(gazetteer):
+    text = "Germany, which has soldiers in Afghanistan, Bosnia and Kosovo, has refused to pay more."
+    assert attribute(text, gazetteer) == [("Germany", "response")]
+    assert attribute("Lithuania, Belarus's neighbour, had pressed for sanctions.", gazetteer) == [("Lithuania", "response")]
+
+
+def test_an_official_named_after_a_place_is_not_that_places_official(gazetteer):
+    text = ("Ivory Coast will send a battalion to restore the president in Niger, President Ali Bamba said.\n"
+            "Bamba told reporters the force would move soon.")
+    assert ("Niger", "response") not in attribute(text, gazetteer)

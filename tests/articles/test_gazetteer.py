@@ -40,3 +40,11 @@ def test_user_gazetteer_errors_name_the_file_and_key(tmp_path):
         load_gazetteer(bad)
     with pytest.raises(DataError, match="does not exist"):
         load_gazetteer(tmp_path / "missing.yaml")
+
+
+def test_every_country_has_its_usual_demonyms_and_capitals(gazetteer):
+    for alias, government in [("Ivory Coast", "Côte d'Ivoire"), ("Ivorian", "Côte d'Ivoire"), ("Cape Verde", "Cabo Verde"),
+                              ("Kuwaiti", "Kuwait"), ("Manama", "Bahrain"), ("Beirut", "Lebanon"), ("Kosovo", "Kosovo"),
+                              ("Accra", "Ghana"), ("Nigerien", "Niger"), ("Republic of Congo", "Congo")]:
+        assert gazetteer.resolve(alias) == government, alias
+    assert gazetteer.kinds["Arab League"] == "organisation" and gazetteer.resolve("GCC") == "Gulf Cooperation Council"

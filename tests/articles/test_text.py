@@ -57,3 +57,9 @@ def test_spacy_pipeline_is_used_when_installed(monkeypatch):
     monkeypatch.setattr(text_module, "spacy_pipeline", lambda: FakeNlp())
     assert split_sentences("Whole paragraph as one sentence.") == ["Whole paragraph as one sentence."]
     assert text_module.sentence_backend() == "spacy:core_fake"
+
+
+def test_related_coverage_links_are_dropped():
+    text = "Allies answer\n\nCanada said it would send a ship.\n\nRelated coverage\n- China says the plan is unfair\n"
+    article = clean_article(text)
+    assert article.paragraphs == ["Canada said it would send a ship."]
