@@ -77,9 +77,11 @@ def extract_candidates(text: str, name: str = "article", *, gazetteer: Gazetteer
     if not mentions.empty:
         found = pd.concat([found, mentions], ignore_index=True).sort_values("position", kind="stable")
         found = found.reset_index(drop=True)
-    found = set_aside_non_answerers(found, gazetteer.kinds, request_targets(request, gazetteer),
-                                    request.requesters if request else ())
-    candidates = answer_candidates(found, request.requesters if request else (), request.phrase if request else "",
+    # The requester and the targets by the same era as the speakers ("Moscow" in 1984 is the Soviet Union).
+    requesters = tuple(dict.fromkeys(era_actor(r, article.year) for r in request.requesters)) if request else ()
+    targets = tuple(dict.fromkeys(era_actor(t, article.year) for t in request_targets(request, gazetteer)))
+    found = set_aside_non_answerers(found, gazetteer.kinds, targets, requesters)
+    candidates = answer_candidates(found, requesters, request.phrase if request else "",
                                    article.year, len(article.paragraphs), gazetteer.kinds)
     return article, request, found, candidates
 

@@ -18,3 +18,13 @@ def test_whole_letter_article(gazetteer):
     assert analysis.governments["actor"].tolist() == ["Canada", "Germany"]
     assert analysis.governments["statements"].tolist() == [2, 1]
     assert analysis.governments.loc[0, "evidence"] == "Later, Doe said Canada would send one frigate in April."
+
+
+def test_the_requester_by_its_era_name_does_not_answer(gazetteer):
+    # Invented 1984 article: "Moscow" asking is the Soviet Union, and so is "Soviet" officials' answer.
+    text = ("Allies follow boycott\n\n"
+            "BERLIN, May 12, 1984 - Moscow asked its allies to stay away from the Games.\n\n"
+            "Soviet officials said the decision was final.\n\n"
+            "Cuba said it would not attend either.")
+    analysis = analyze_text(text, "boycott", gazetteer=gazetteer, backend="rules")
+    assert analysis.governments["actor"].tolist() == ["Cuba"]
