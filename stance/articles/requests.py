@@ -33,7 +33,7 @@ _REQUEST_VERB = re.compile(
 )
 _REQUEST_NOUN = re.compile(
     r"\b(?:request|call|appeal|plea|demand|letter|push|pressure|invitation)s?\b"
-    r"(?=\s+(?:(?:by|from)\s+[^,.;]{1,60}?\s+)?(?:for|to|that|asking|urging|calling)\b)"
+    r"(?=\s+(?:(?:by|from)\s+[^,.;]{1,60}?\s+)?(?:for|to|that|asking|urging|calling|on)\b)"
 )
 _PHRASE_STOP = re.compile(
     r"[.;:?!“”\"]|,(?!\d)|\s[—–-]\s|\s(?:as|after|while|because|but|though|although|before|amid|saying|according|"
@@ -158,7 +158,7 @@ def _request_candidates(sentences: Sequence[Sentence], gazetteer: Gazetteer):
             if (_CONDITIONAL.search(before) or _LEGISLATURE.search(_asker_span(before[-160:])[-40:])
                     or _PRIVATE_ADDRESSEE.match(masked[match.end():])):
                 continue
-            is_passive = bool(re.search(r"\b(?:was|were|been|being|is|are)\s+(?:\w+ly\s+)?$", before))
+            is_passive = bool(re.search(r"\b(?:was|were|been|being|be|is|are)\s+(?:\w+ly\s+)?$", before))
             passive = re.search(r"\bby\s+(.{0,60})$", masked[match.end():match.end() + 80]) if is_passive else None
             requesters: tuple[str, ...] = ()
             if is_passive and passive is None:  # "France had been asked for ...": the asker is not named
@@ -181,7 +181,7 @@ def _request_candidates(sentences: Sequence[Sentence], gazetteer: Gazetteer):
             near = masked[max(0, match.start() - 40):match.start()]
             adjacent = [m for m in sorted([*gazetteer.find(near), *gazetteer.find_people(near)],
                                           key=lambda m: m.start) if re.fullmatch(
-                r"(?:['’]s)?(?:\s+(?:new|latest|formal|written|renewed|urgent|repeated|fresh|recent|own))*\s*",
+                r"(?:['’]s?)?(?:\s+(?:new|latest|formal|written|renewed|urgent|repeated|fresh|recent|own))*\s*",
                 near[m.end:])]
             after = re.match(r"\s*(?:\w+\s+){0,6}?(?:from|by)\s+(?:the\s+)?(.{0,50})", masked[match.end():])
             requesters = tuple(m.actors[0] for m in adjacent[-1:]) or (
