@@ -172,7 +172,7 @@ def set_aside_non_answerers(found: pd.DataFrame, actor_kinds: dict[str, str], ta
     out.loc[(open_rows | (out["status"] == "requester")) & bloc, "status"] = "bloc"
     out.loc[open_rows & ~bloc & out["actor"].isin(list(targets)), "status"] = "target"
     # The requester by another name (the era's: "Moscow" in 1984 asking is the Soviet Union's request).
-    asking = out["status"].isin(["response", "mention"]) & ~bloc & out["actor"].isin(list(requesters))
+    asking = (out["status"] == "response") & ~bloc & out["actor"].isin(list(requesters))
     out.loc[asking, "status"] = "requester"
     return out
 

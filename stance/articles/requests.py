@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from stance.articles.attribution import Attributor, mask_quotes
+from stance.articles.attribution import _CONJ, Attributor, mask_quotes
 from stance.articles.gazetteer import Gazetteer
 from stance.articles.text import Sentence
 
@@ -226,3 +226,29 @@ def request_targets(request: Request | None, gazetteer: Gazetteer) -> tuple[str,
 _AIMED_AT = re.compile(r"\b(?:on|against|in|off|into|over|inside|toward|towards|for)\s+(?:the\s+)?"
                        r"(?:(?:eastern|western|northern|southern|northeastern|northwestern|southeastern|southwestern|"
                        r"central|neighbouring|neighboring|war-torn)\s+)?$")
+
+
+# "recognise Croatia and Slovenia", "recognition of Georgia's breakaway regions", "admit Palestine":
+# the state to be recognised or admitted is what such a request is about, not a government answering it.
+_RECOGNISED = re.compile(r"\b(?:recogni[sz](?:e|es|ed|ing)|recognition of|admit|admits|admitted|admitting|"
+                         r"admission of|accession of)\s+(?:the\s+)?(?:independence of\s+)?(?=[A-Z])")
+
+
+def recognised_states(sentences: Sequence[Sentence], gazetteer: Gazetteer, requesters: Sequence[str] = ()) -> tuple[str, ...]:
+    """Governments the article names as the states to be recognised or admitted, anywhere in it
+    (the subject of a recognition or admission request): targets, never answerers."""
+    found: list[str] = []
+    for sentence in sentences:
+        masked = mask_quotes(sentence.text)
+        for cue in _RECOGNISED.finditer(masked):
+            rest = masked[cue.end():]
+            mentions = [m for m in gazetteer.find(rest) if m.kind != "capitals"]
+            if not mentions or mentions[0].start != 0:
+                continue
+            chain = [mentions[0]]
+            for mention in mentions[1:]:
+                if not _CONJ.fullmatch(rest[chain[-1].end:mention.start]):
+                    break
+                chain.append(mention)
+            found.extend(m.actors[0] for m in chain if m.actors and m.actors[0] not in requesters)
+    return tuple(dict.fromkeys(found))

@@ -28,3 +28,13 @@ def test_the_requester_by_its_era_name_does_not_answer(gazetteer):
             "Cuba said it would not attend either.")
     analysis = analyze_text(text, "boycott", gazetteer=gazetteer, backend="rules")
     assert analysis.governments["actor"].tolist() == ["Cuba"]
+
+
+def test_the_states_to_be_recognised_are_not_answering_governments(gazetteer):
+    # Invented article: Croatia and Slovenia are what the request is about.
+    text = ("Britain recognises Croatia and Slovenia\n\n"
+            "LONDON, Jan 15, 1992 - Germany asked its partners to recognise Croatia and Slovenia.\n\n"
+            "Britain said it would recognise both on Wednesday.\n\n"
+            "Croatia said it welcomed the decision.")
+    analysis = analyze_text(text, "recognition", gazetteer=gazetteer, backend="rules")
+    assert analysis.governments["actor"].tolist() == ["United Kingdom"]
