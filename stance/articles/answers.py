@@ -38,8 +38,10 @@ CANDIDATE_COLUMNS = ("answer_text", "context", "requester", "request")
 #: Governments that an article written in those years means by a later name: "Germany" in a 1973
 #: article is West Germany.
 #: "Bonn" in a 1995 article is the capital of reunified Germany.
+#: "Moscow" or "Russia" in a 1983 article is the Soviet Union.
 ERA_NAMES: dict[str, tuple[str, int, int]] = {"Germany": ("West Germany", 1949, 1990),
-                                              "West Germany": ("Germany", 1990, 9999)}
+                                              "West Germany": ("Germany", 1990, 9999),
+                                              "Russia": ("Soviet Union", 1922, 1992)}
 
 
 def era_actor(actor: str, year: int | None) -> str:
@@ -169,6 +171,9 @@ def set_aside_non_answerers(found: pd.DataFrame, actor_kinds: dict[str, str], ta
     # A bloc or organisation is never a government, even when it is the requester (the U.N.).
     out.loc[(open_rows | (out["status"] == "requester")) & bloc, "status"] = "bloc"
     out.loc[open_rows & ~bloc & out["actor"].isin(list(targets)), "status"] = "target"
+    # The requester by another name (the era's: "Moscow" in 1984 asking is the Soviet Union's request).
+    asking = (out["status"] == "response") & ~bloc & out["actor"].isin(list(requesters))
+    out.loc[asking, "status"] = "requester"
     return out
 
 

@@ -90,7 +90,9 @@ SPEECH_VERBS = (
     r"brushed off|shrugged off|waved away|turned down|turns down|spurned|snubbed|backed|backs|endorsed|endorses|"
     r"urged|urges|called on|calls on|called for|calls for|pressed|appealed to|appealed for|"
     # Answers reported by what the government did ("Indonesia and Qatar abstained").
-    r"abstained|abstains|vetoed|volunteered|opposed|supported|sided with"
+    r"abstained|abstains|vetoed|volunteered|opposed|supported|sided with|"
+    # ... or by doing what was asked ("Norway and South Africa signed next", "Laos and Mongolia followed").
+    r"signed|followed suit|followed|suspended|recognised|recognized|deposited"
 )
 _DECISION = (
     r"(?:will|would|shall|won['’]t|wouldn['’]t|cannot|can['’]t|could not|is to|are to|plans to|planned to|intends to|"
@@ -111,6 +113,10 @@ _CONJ = re.compile(r"(?:['’]s)?(?:\s*,\s*(?:the\s+)?|,?\s+and\s+(?:the\s+)?|,?
 # Brazil, have promised"): the subject is in the pieces before it.
 _AUXILIARY_ONLY = re.compile(r"\s*(?:(?:has|have|had|is|are|was|were|will|would|also|since|now|all|both|then|so far|"
                              r"still|each|already)\s*)+")
+# A description set off by commas that names no government ("the council's three African members").
+_DESCRIPTION = re.compile(r"\s*(?:the|a|an)\s+(?:[a-z]|[A-Z][\w.]*['’]s\s)")
+# "..., as did Bosnia, Colombia and Portugal": governments that answered the same way.
+_AS_DID = re.compile(r",\s+as\s+(?:did|have|has|had|do|does|were|was|would|will)\s+(?:the\s+)?(?=[A-Z])")
 _OBJECT_PREPOSITION = re.compile(r"\b(?:to|with|against|on|for|about|toward|towards|into|over|by|at|than|of)\s+(?:the\s+)?$")
 _QUOTE_SPAN = re.compile(r"“[^”]*”?|\"[^\"]*\"?")
 
@@ -301,6 +307,8 @@ class Attributor:
                 continue  # "Asked about the US request, ...", "..., speaking in Washington, ..."
             if i > 0 and i == len(pieces) - 1 and _AUXILIARY_ONLY.fullmatch(segment):
                 continue  # "..., have promised troops"
+            if i > 0 and (i < len(pieces) - 1 or span.rstrip().endswith(",")) and _DESCRIPTION.match(segment) and not self.gazetteer.find(segment):
+                continue  # "Algeria, the strongest military power in the region, has ruled out"
             found = self._segment_speaker(segment, seg_offset)
             if found is not None and found.how == "alias" and i > 0 and _is_appositive(pieces[i - 1][1]) and re.match(
                     r"\s*(?:(?:the|a|an)\s+[a-z]|[A-Z][\w.]*(?:\s[A-Z][\w.]*)?['’]s?\s+[a-z])", segment):
@@ -320,6 +328,22 @@ class Attributor:
             if not _is_appositive(segment):
                 return None
         return None
+
+    def as_did(self, masked: str, after: int) -> tuple[str, ...]:
+        """The governments that answered as the subject did ("voted for it, as did Bosnia, Colombia and
+        Portugal"), named in the list that follows "as did" after position ``after``."""
+        match = _AS_DID.search(masked, after)
+        if match is None:
+            return ()
+        mentions = [m for m in self.gazetteer.find(masked[match.end():]) if m.kind != "capitals"]
+        if not mentions or mentions[0].start != 0:
+            return ()
+        chain = [mentions[0]]
+        for mention in mentions[1:]:
+            if not _CONJ.fullmatch(masked[match.end() + chain[-1].end:match.end() + mention.start]):
+                break
+            chain.append(mention)
+        return tuple(dict.fromkeys(m.actors[0] for m in chain))
 
     def _after_speaker(self, span: str, offset: int) -> Speaker | None:
         """The speaker named after the verb: ``“...,” said Rachel Lind, a security analyst``."""

@@ -128,6 +128,9 @@ def _attribute_clause(attributor: Attributor, text: str, masked: str, sentence: 
     for cue in REPORTING_CUE.finditer(masked):
         speaker = attributor.speaker(text, masked, cue)
         if speaker is not None:
+            if speaker.actors:  # "Britain and Italy abstained, as did Japan"
+                also = attributor.as_did(masked, cue.end())
+                speaker.actors = tuple(dict.fromkeys([*speaker.actors, *also]))
             kind = "quote" if quoted else ("decision" if not re.match(rf"(?:according to|{SPEECH_VERBS})$", cue.group(0))
                                            else "reported")
             # "Stoltenberg called on Hungary to ...": asking another government is a request, not a

@@ -31,7 +31,7 @@ from stance.articles.extraction import (
     statements_frame,
 )
 from stance.articles.gazetteer import Gazetteer, load_gazetteer
-from stance.articles.requests import Request, detect_request, request_targets
+from stance.articles.requests import Request, detect_request, recognised_states, request_targets
 from stance.articles.text import Article, article_sentences, clean_article
 from stance.errors import DataError, StanceError
 
@@ -77,9 +77,12 @@ def extract_candidates(text: str, name: str = "article", *, gazetteer: Gazetteer
     if not mentions.empty:
         found = pd.concat([found, mentions], ignore_index=True).sort_values("position", kind="stable")
         found = found.reset_index(drop=True)
-    found = set_aside_non_answerers(found, gazetteer.kinds, request_targets(request, gazetteer),
-                                    request.requesters if request else ())
-    candidates = answer_candidates(found, request.requesters if request else (), request.phrase if request else "",
+    # The requester and the targets by the same era as the speakers ("Moscow" in 1984 is the Soviet Union).
+    requesters = tuple(dict.fromkeys(era_actor(r, article.year) for r in request.requesters)) if request else ()
+    targets = tuple(dict.fromkeys(era_actor(t, article.year) for t in (
+        *request_targets(request, gazetteer), *recognised_states(sentences, gazetteer, requesters))))
+    found = set_aside_non_answerers(found, gazetteer.kinds, targets, requesters)
+    candidates = answer_candidates(found, requesters, request.phrase if request else "",
                                    article.year, len(article.paragraphs), gazetteer.kinds)
     return article, request, found, candidates
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from stance.articles.attribution import Attributor, mask_quotes
+from stance.articles.attribution import _CONJ, Attributor, mask_quotes
 from stance.articles.gazetteer import Gazetteer
 from stance.articles.text import Sentence
 
@@ -33,7 +33,7 @@ _REQUEST_VERB = re.compile(
 )
 _REQUEST_NOUN = re.compile(
     r"\b(?:request|call|appeal|plea|demand|letter|push|pressure|invitation)s?\b"
-    r"(?=\s+(?:(?:by|from)\s+[^,.;]{1,60}?\s+)?(?:for|to|that|asking|urging|calling)\b)"
+    r"(?=\s+(?:(?:by|from)\s+[^,.;]{1,60}?\s+)?(?:for|to|that|asking|urging|calling|on)\b)"
 )
 _PHRASE_STOP = re.compile(
     r"[.;:?!“”\"]|,(?!\d)|\s[—–-]\s|\s(?:as|after|while|because|but|though|although|before|amid|saying|according|"
@@ -158,7 +158,7 @@ def _request_candidates(sentences: Sequence[Sentence], gazetteer: Gazetteer):
             if (_CONDITIONAL.search(before) or _LEGISLATURE.search(_asker_span(before[-160:])[-40:])
                     or _PRIVATE_ADDRESSEE.match(masked[match.end():])):
                 continue
-            is_passive = bool(re.search(r"\b(?:was|were|been|being|is|are)\s+(?:\w+ly\s+)?$", before))
+            is_passive = bool(re.search(r"\b(?:was|were|been|being|be|is|are)\s+(?:\w+ly\s+)?$", before))
             passive = re.search(r"\bby\s+(.{0,60})$", masked[match.end():match.end() + 80]) if is_passive else None
             requesters: tuple[str, ...] = ()
             if is_passive and passive is None:  # "France had been asked for ...": the asker is not named
@@ -181,7 +181,7 @@ def _request_candidates(sentences: Sequence[Sentence], gazetteer: Gazetteer):
             near = masked[max(0, match.start() - 40):match.start()]
             adjacent = [m for m in sorted([*gazetteer.find(near), *gazetteer.find_people(near)],
                                           key=lambda m: m.start) if re.fullmatch(
-                r"(?:['’]s)?(?:\s+(?:new|latest|formal|written|renewed|urgent|repeated|fresh|recent|own))*\s*",
+                r"(?:['’]s?)?(?:\s+(?:new|latest|formal|written|renewed|urgent|repeated|fresh|recent|own))*\s*",
                 near[m.end:])]
             after = re.match(r"\s*(?:\w+\s+){0,6}?(?:from|by)\s+(?:the\s+)?(.{0,50})", masked[match.end():])
             requesters = tuple(m.actors[0] for m in adjacent[-1:]) or (
@@ -226,3 +226,29 @@ def request_targets(request: Request | None, gazetteer: Gazetteer) -> tuple[str,
 _AIMED_AT = re.compile(r"\b(?:on|against|in|off|into|over|inside|toward|towards|for)\s+(?:the\s+)?"
                        r"(?:(?:eastern|western|northern|southern|northeastern|northwestern|southeastern|southwestern|"
                        r"central|neighbouring|neighboring|war-torn)\s+)?$")
+
+
+# "recognise Croatia and Slovenia", "recognition of Georgia's breakaway regions", "admit Palestine":
+# the state to be recognised or admitted is what such a request is about, not a government answering it.
+_RECOGNISED = re.compile(r"\b(?:recogni[sz](?:e|es|ed|ing)|recognition of|admit|admits|admitted|admitting|"
+                         r"admission of|accession of)\s+(?:the\s+)?(?:independence of\s+)?(?=[A-Z])")
+
+
+def recognised_states(sentences: Sequence[Sentence], gazetteer: Gazetteer, requesters: Sequence[str] = ()) -> tuple[str, ...]:
+    """Governments the article names as the states to be recognised or admitted, anywhere in it
+    (the subject of a recognition or admission request): targets, never answerers."""
+    found: list[str] = []
+    for sentence in sentences:
+        masked = mask_quotes(sentence.text)
+        for cue in _RECOGNISED.finditer(masked):
+            rest = masked[cue.end():]
+            mentions = [m for m in gazetteer.find(rest) if m.kind != "capitals"]
+            if not mentions or mentions[0].start != 0:
+                continue
+            chain = [mentions[0]]
+            for mention in mentions[1:]:
+                if not _CONJ.fullmatch(rest[chain[-1].end:mention.start]):
+                    break
+                chain.append(mention)
+            found.extend(m.actors[0] for m in chain if m.actors and m.actors[0] not in requesters)
+    return tuple(dict.fromkeys(found))

@@ -64,6 +64,7 @@ def test_a_1973_article_means_west_germany_by_germany():
     assert era_actor("Germany", 1973) == "West Germany"
     assert era_actor("Germany", 1999) == "Germany" and era_actor("Germany", None) == "Germany"
     assert era_actor("Italy", 1973) == "Italy"
+    assert era_actor("Russia", 1984) == "Soviet Union" and era_actor("Russia", 1995) == "Russia"
 
 
 def test_a_government_named_as_the_subject_without_a_reporting_cue_is_a_candidate(gazetteer):

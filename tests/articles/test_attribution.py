@@ -133,3 +133,25 @@ def test_an_official_named_after_a_place_is_not_that_places_official(gazetteer):
     text = ("Ivory Coast will send a battalion to restore the president in Niger, President Ali Bamba said.\n"
             "Bamba told reporters the force would move soon.")
     assert ("Niger", "response") not in attribute(text, gazetteer)
+
+
+def test_governments_that_answered_as_the_subject_did_join_it(gazetteer):
+    # Invented sentences in the pattern of wire reports on a vote.
+    text = "Chile and Peru voted for the motion, as did Spain, Colombia and Portugal."
+    assert attribute(text, gazetteer) == [(g, "response") for g in ("Chile", "Peru", "Spain", "Colombia", "Portugal")]
+    assert attribute("Austria and Italy abstained, as did Japan.", gazetteer) == [
+        ("Austria", "response"), ("Italy", "response"), ("Japan", "response")]
+
+
+def test_a_description_between_commas_does_not_hide_the_subject(gazetteer):
+    text = "Kenya, Ghana and Peru, the committee's three elected members, voted for the plan."
+    assert attribute(text, gazetteer) == [("Kenya", "response"), ("Ghana", "response"), ("Peru", "response")]
+    text = "Egypt, the largest army in the region, has also ruled out sending troops."
+    assert attribute(text, gazetteer) == [("Egypt", "response")]
+
+
+def test_answers_reported_as_what_was_done(gazetteer):
+    assert attribute("Laos, Mongolia and Cuba followed.", gazetteer) == [
+        ("Laos", "response"), ("Mongolia", "response"), ("Cuba", "response")]
+    assert attribute("Norway and Chile signed next.", gazetteer) == [("Norway", "response"), ("Chile", "response")]
+    assert attribute("Belgium suspended all flights for 14 days.", gazetteer) == [("Belgium", "response")]

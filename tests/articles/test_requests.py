@@ -113,3 +113,15 @@ def test_targets_named_after_on_off_or_in_the_request_sentence(gazetteer):
     # A capital there is where something happens, not what the request is aimed at.
     text = "NATO asked its members to contribute troops, before the accord is signed in Paris.\n"
     assert request_targets(detect_request(sentences_of(text), gazetteer), gazetteer) == ()
+
+
+def test_a_call_on_allies_and_a_plural_possessive_name_the_requester(gazetteer):
+    text = "Cuba pulled out, following the Soviet Union's call on its allies to stay away."
+    assert detect_request(sentences_of(text), gazetteer).requesters == ("Soviet Union",)
+    text = "Spain voted for the Palestinians' request to join the agency."
+    assert detect_request(sentences_of(text), gazetteer).requesters == ("Palestine",)
+
+
+def test_could_not_be_asked_names_no_requester(gazetteer):
+    text = "Australian farmers could not be asked to stand aside while others took the market."
+    assert detect_request(sentences_of(text), gazetteer).requesters == ()
