@@ -335,15 +335,7 @@ class Attributor:
         match = _AS_DID.search(masked, after)
         if match is None:
             return ()
-        mentions = [m for m in self.gazetteer.find(masked[match.end():]) if m.kind != "capitals"]
-        if not mentions or mentions[0].start != 0:
-            return ()
-        chain = [mentions[0]]
-        for mention in mentions[1:]:
-            if not _CONJ.fullmatch(masked[match.end() + chain[-1].end:match.end() + mention.start]):
-                break
-            chain.append(mention)
-        return tuple(dict.fromkeys(m.actors[0] for m in chain))
+        return tuple(dict.fromkeys(m.actors[0] for m in leading_list(masked[match.end():], self.gazetteer)))
 
     def _after_speaker(self, span: str, offset: int) -> Speaker | None:
         """The speaker named after the verb: ``“...,” said Rachel Lind, a security analyst``."""
@@ -411,6 +403,20 @@ class Attributor:
         if last is not None and self.context.last_paragraph == self.paragraph:
             return Speaker(last.actors, nearest.strip(), "context")
         return None
+
+
+def leading_list(text: str, gazetteer: Gazetteer) -> list[Mention]:
+    """The governments listed at the very start of ``text`` ("Bosnia, Colombia and Portugal voted",
+    "Croatia and Slovenia on Wednesday"), capitals left out: none when ``text`` does not open with one."""
+    mentions = [m for m in gazetteer.find(text) if m.kind != "capitals"]
+    if not mentions or mentions[0].start != 0:
+        return []
+    chain = [mentions[0]]
+    for mention in mentions[1:]:
+        if not _CONJ.fullmatch(text[chain[-1].end:mention.start]):
+            break
+        chain.append(mention)
+    return chain
 
 
 def _conjoined(text: str, mentions: Sequence[Mention], index: int) -> list[Mention]:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from stance.articles.attribution import _CONJ, Attributor, mask_quotes
+from stance.articles.attribution import Attributor, leading_list, mask_quotes
 from stance.articles.gazetteer import Gazetteer
 from stance.articles.text import Sentence
 
@@ -241,14 +241,6 @@ def recognised_states(sentences: Sequence[Sentence], gazetteer: Gazetteer, reque
     for sentence in sentences:
         masked = mask_quotes(sentence.text)
         for cue in _RECOGNISED.finditer(masked):
-            rest = masked[cue.end():]
-            mentions = [m for m in gazetteer.find(rest) if m.kind != "capitals"]
-            if not mentions or mentions[0].start != 0:
-                continue
-            chain = [mentions[0]]
-            for mention in mentions[1:]:
-                if not _CONJ.fullmatch(rest[chain[-1].end:mention.start]):
-                    break
-                chain.append(mention)
-            found.extend(m.actors[0] for m in chain if m.actors and m.actors[0] not in requesters)
+            found.extend(m.actors[0] for m in leading_list(masked[cue.end():], gazetteer)
+                         if m.actors and m.actors[0] not in requesters)
     return tuple(dict.fromkeys(found))
