@@ -15,7 +15,9 @@ from stance.evaluate import (
     breakdown_table,
     classification_metrics,
     confusion_table,
+    ece_interval,
     error_table,
+    evaluate_predictions,
     expected_calibration_error,
     paired_bootstrap_test,
     per_class_table,
@@ -220,6 +222,52 @@ def test_clustered_bootstrap_is_wider_when_errors_cluster_by_episode():
     assert (clustered.high - clustered.low) > 2 * (plain.high - plain.low)
 
 
+def calibrated_sample(n: int, seed: int = 0, shift: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Gold indices and probabilities whose top-label confidence is right on average, or too high
+    by ``shift`` (the model says 0.9 where it is right 0.9 - shift of the time)."""
+    rng = np.random.default_rng(seed)
+    top = rng.uniform(0.4, 0.95, n)
+    proba = np.column_stack([top, (1 - top) / 2, (1 - top) / 2])
+    correct = rng.uniform(size=n) < top - shift
+    gold = np.where(correct, 0, rng.integers(1, 3, n))
+    return gold, proba
+
+
+def test_ece_interval_estimate_is_the_metric_and_contains_it():
+    gold, proba = calibrated_sample(400, shift=0.15)
+    interval = ece_interval(gold, proba, seed=1)
+    assert interval.metric == "ece" and not interval.clustered
+    assert interval.estimate == pytest.approx(expected_calibration_error(gold, proba))
+    assert interval.low <= interval.estimate <= interval.high
+
+
+def test_ece_interval_separates_a_calibrated_model_from_an_overconfident_one():
+    calibrated = ece_interval(*calibrated_sample(400), seed=1)
+    overconfident = ece_interval(*calibrated_sample(400, shift=0.2), seed=1)
+    # By chance alone a calibrated model's ECE on 400 statements is a few hundredths, not 0.
+    assert 0.0 < calibrated.estimate < 0.08
+    assert calibrated.high < overconfident.low
+    assert overconfident.low > 0.1
+
+
+def test_clustered_ece_interval_with_one_group_per_item_equals_plain():
+    gold, proba = calibrated_sample(200, shift=0.1)
+    plain = ece_interval(gold, proba, seed=3)
+    clustered = ece_interval(gold, proba, seed=3, groups=[f"s{i}" for i in range(200)])
+    assert (clustered.estimate, clustered.low, clustered.high) == (plain.estimate, plain.low, plain.high)
+
+
+def test_evaluation_reports_the_ece_interval_in_its_metrics_and_summary():
+    gold, proba = calibrated_sample(120, shift=0.1)
+    frame = pd.DataFrame({"id": [f"s{i}" for i in range(120)], "text": "x",
+                          "label": [LABELS[i] for i in gold], "episode": [f"e{i % 12}" for i in range(120)]})
+    evaluation = evaluate_predictions(frame, proba, LABELS, bootstrap=200, cluster_by="episode")
+    row = evaluation.tables["summary"].set_index("metric").loc["ece"]
+    assert row["value"] == pytest.approx(expected_calibration_error(gold, proba))
+    assert row["ci_low"] <= row["value"] <= row["ci_high"]
+    assert any(i.metric == "ece" and i.clustered for i in evaluation.intervals)
+
+
 def test_bootstrap_of_300_items_is_fast():
     gold, pred = balanced(100, n_wrong=60)
     start = time.perf_counter()
@@ -243,7 +291,7 @@ def test_f_avg_is_the_mean_f1_of_favor_and_against_with_its_interval():
     evaluation = evaluate_predictions(pd.DataFrame({"label": gold}), proba, labels, bootstrap=100, official=["f_avg"])
     assert evaluation.metrics["f_avg"] == pytest.approx(expected)
     assert "f_avg" in evaluation.tables["summary"]["metric"].tolist()
-    assert [i.metric for i in evaluation.intervals] == ["accuracy", "macro_f1", "f_avg"]
+    assert [i.metric for i in evaluation.intervals] == ["accuracy", "macro_f1", "f_avg", "ece"]
 
 
 def test_bootstrap_rejects_unknown_metric_and_labels():

@@ -39,6 +39,7 @@ from stance.evaluate.resampling import (
     Interval,
     PairedTest,
     bootstrap_interval,
+    ece_interval,
     paired_bootstrap_test,
 )
 from stance.evaluate.tables import breakdown_table, error_table, summary_table
@@ -46,6 +47,6 @@ from stance.evaluate.tables import breakdown_table, error_table, summary_table
 __all__ = [
     "BOOTSTRAP_SEED", "CONTEXT_COLUMNS", "PAIRED_METHODS", "RESAMPLED_METRICS", "Evaluation", "Interval",
     "PairedTest", "bootstrap_interval", "breakdown_table", "check_label_set", "classification_metrics",
-    "comparison_row", "confusion_table", "error_table", "evaluate_predictions", "expected_calibration_error",
+    "comparison_row", "confusion_table", "ece_interval", "error_table", "evaluate_predictions", "expected_calibration_error",
     "paired_bootstrap_test", "per_class_table", "predictions_table", "reliability_table", "summary_table",
 ]

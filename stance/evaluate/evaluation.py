@@ -17,7 +17,7 @@ from stance.evaluate.metrics import (
     per_class_table,
     reliability_table,
 )
-from stance.evaluate.resampling import Interval, PairedTest, bootstrap_interval
+from stance.evaluate.resampling import Interval, PairedTest, bootstrap_interval, ece_interval
 from stance.evaluate.tables import breakdown_table, error_table, summary_table
 from stance.io import LABEL, PREDICTION, with_predictions
 
@@ -105,6 +105,8 @@ def evaluate_predictions(
                                confidence=confidence, seed=BOOTSTRAP_SEED, groups=groups)
             for metric in ("accuracy", "macro_f1", *official)
         ]
+        intervals.append(ece_interval([labels.index(g) for g in gold], proba, n_resamples=bootstrap,
+                                      confidence=confidence, seed=BOOTSTRAP_SEED, groups=groups))
     predictions = predictions_table(frame, proba, labels)
     tables = {
         "summary": summary_table(metrics, intervals),

@@ -191,7 +191,8 @@ def _facts(metrics: Mapping[str, float], comparison: pd.DataFrame | None, confid
         if "ece_uncalibrated" in metrics:
             note += (f"{'; ' if note else ''}before temperature scaling {fmt.number(metrics['ece_uncalibrated'])}"
                      f" (T = {fmt.number(metrics.get('temperature'))})")
-        facts.append(Fact("calibration error (ECE)", fmt.number(metrics["ece"]), note, "ece"))
+        value = fmt.interval(metrics["ece"], metrics.get("ece_ci_low"), metrics.get("ece_ci_high"))
+        facts.append(Fact("calibration error (ECE)", value, note, "ece"))
     if "n" in metrics:
         kappa = metrics.get("cohen_kappa")
         note = "" if fmt.is_missing(kappa) else f"Cohen's κ {fmt.number(kappa)}"
