@@ -80,7 +80,8 @@ results: $(STAMP) $(if $(findstring large.yaml,$(SHIPPED)),large-model)
 # data/statements.jsonl, each statement predicted once by the fold that held its episode out; then
 # the leaderboard over the pooled out-of-fold predictions, over statements and over whole episodes.
 # configs/large.yaml's five folds take about four hours on two cores (an hour's work on one GPU);
-# `make cross-validation CV_SHIPPED="configs/default.yaml ..."` runs a subset.
+# `make cross-validation CV_SHIPPED="configs/default.yaml ..."` runs a subset. An interrupted one
+# continues from its last finished fold: stance train --resume experiments/cv/<run>.incomplete
 CV_RESULTS ?= experiments/cv
 CV_SHIPPED ?= configs/default.yaml configs/text_only.yaml configs/large.yaml $(sort $(wildcard configs/baselines/*.yaml))
 

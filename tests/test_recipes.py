@@ -182,12 +182,47 @@ def test_every_run_kind_maps_to_one_recipe_and_resuming_follows_the_map(toy_expe
     assert set(RECIPES) == {"train", "run", "cross_validation"} and DEFAULT_KIND in RECIPES
     run = new_run(load_config(toy_experiment))
     assert run_kind(run) == DEFAULT_KIND  # a manifest that names no kind
-    run.update_manifest(kind="cross_validation")
-    with pytest.raises(RunError, match="cross_validation run, which cannot be resumed"):
-        resume_run(run)
     run.update_manifest(kind="annotation")
     with pytest.raises(RunError, match="annotation run"):
         resume_run(run)
+
+
+def test_an_interrupted_cross_validation_resumes_from_its_last_finished_fold(toy_experiment, monkeypatch):
+    import json
+
+    import stance.recipes.cross_validation as cv
+    from stance.recipes import cross_validate, resume_run
+    from stance.runs import Run
+
+    config = load_config(toy_experiment, ["model.type=tfidf_logreg", "evaluate.bootstrap=20", "evaluate.baselines=[]"])
+    fitted = []
+    real_fit = cv.fit
+
+    def fit_then_stop_at_fold_3(config, parts, *args, **kwargs):
+        if len(fitted) == 2:
+            raise KeyboardInterrupt
+        fitted.append(sorted(parts["test"]["episode"].unique()))
+        return real_fit(config, parts, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cv, "fit", fit_then_stop_at_fold_3)
+        with pytest.raises(KeyboardInterrupt):
+            cross_validate(config, folds=4)
+    [folder] = [p for p in (toy_experiment.parent / "experiments").iterdir()]
+    assert json.loads((folder / "manifest.json").read_text())["status"] == "interrupted"
+    assert sorted(p.name for p in (folder / "folds").iterdir()) == [
+        "fold-1.json", "fold-1.npz", "fold-2.json", "fold-2.npz"]
+
+    refitted = []
+    monkeypatch.setattr(cv, "fit", lambda config, parts, *a, **k: (refitted.append(1), real_fit(config, parts, *a, **k))[1])
+    resumed, evaluations = resume_run(Run(folder))
+    assert len(refitted) == 2  # folds 3 and 4 only
+    assert resumed.complete and not (resumed.path / "folds").exists()
+    assert [r["after"] for r in resumed.manifest()["resumed"]] == ["interrupted"]
+    uninterrupted = cross_validate(config, folds=4)
+    for name in ("predictions.csv", "folds.csv", "summary.csv"):
+        assert (resumed.reports_dir("cross_validation") / name).read_text() == \
+            (uninterrupted.run.reports_dir("cross_validation") / name).read_text(), name
 
 
 @pytest.mark.parametrize("error, status", [(RuntimeError("disk full"), "failed"), (KeyboardInterrupt(), "interrupted")])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,8 +15,9 @@ from stance.errors import ConfigError, DataError
 from stance.evaluate import Evaluation, evaluate_predictions
 from stance.models import TextInputs
 from stance.models.calibration import temper
-from stance.recipes.steps import calibrate, check_hardware, conclude_run, fit, save_evaluation
-from stance.runs import Run, new_run, recording
+from stance.io import write_json, write_npz
+from stance.recipes.steps import calibrate, check_hardware, check_resumable, conclude_run, fit, save_evaluation
+from stance.runs import Run, new_run, recording, reopen_run
 from stance.splits import hold_out_episodes
 
 #: The name under which a cross-validation run reports its pooled out-of-fold predictions (and its kind).
@@ -31,8 +34,12 @@ class CrossValidation:
     evaluation: Evaluation  # every statement, predicted by the model of the fold that held it out
 
 
+#: Where a cross-validation run keeps each finished fold's predictions until the run completes.
+FOLDS_DIR = "folds"
+
+
 def cross_validate(config: ExperimentConfig, folds: int | None = None, *,
-                   command: str | None = None) -> CrossValidation:
+                   command: str | None = None, resume: Run | None = None) -> CrossValidation:
     """k-fold cross-validation by episode over the whole data file, written as a run.
 
     scikit-learn's GroupKFold deals whole episodes into ``folds`` folds (default:
@@ -43,6 +50,12 @@ def cross_validate(config: ExperimentConfig, folds: int | None = None, *,
     (sample std over folds) and every usual table and plot of the pooled out-of-fold predictions.
     Those cover each statement once, so ``stance report compare --split cross_validation`` pairs
     this run with a cross-validation of a baseline config on the same file.
+
+    Each finished fold's predictions are kept in ``folds/`` until the run completes, so ``resume``
+    (the same run, interrupted: ``stance train --resume RUN``) refits only the folds that had not
+    finished, and ends with the same predictions and metrics as an uninterrupted run. A fold
+    interrupted partway starts again (for the base-size encoder on two cores, a fold is under an hour
+    of a four-hour run).
     """
     from sklearn.model_selection import GroupKFold
 
@@ -60,20 +73,30 @@ def cross_validate(config: ExperimentConfig, folds: int | None = None, *,
         raise DataError(f"{config.data.path}: {k} folds need {k} episodes, found {frame[group].nunique()}",
                         hint="use fewer folds")
     labels, ev = config.data.labels, config.evaluate
-    run = new_run(config, command=command)
-    run.update_manifest(kind=CROSS_VALIDATION, seed=config.train.seed,
-                        data={"files_sha256": {str(config.data.path): file_sha256(config.data.path)}})
+    provenance = {"files_sha256": {str(config.data.path): file_sha256(config.data.path)}}
+    if resume is not None:
+        check_resumable(resume, config, provenance)
+        reopen_run(resume, command)
+        run = resume
+    else:
+        run = new_run(config, command=command)
+        run.update_manifest(kind=CROSS_VALIDATION, seed=config.train.seed, data=provenance)
     with recording(run):
         proba, rows, episodes = np.zeros((len(frame), len(labels))), [], {}
         uncalibrated, scaled = np.zeros_like(proba), False  # before temperature scaling; whether any fold scaled
         for fold, (rest, held) in enumerate(GroupKFold(n_splits=k).split(frame, groups=frame[group]), start=1):
             parts = {**_hold_out_dev(frame.iloc[rest].reset_index(drop=True), config),
                      "test": frame.iloc[held].reset_index(drop=True)}
-            classifier, _ = fit(config, parts)
-            calibrate(classifier, parts["dev"], config)  # on the fold's own dev slice, as a run would
-            proba[held] = classifier.predict_proba(TextInputs.from_frame(parts["test"], config.input.mode))
-            uncalibrated[held] = temper(proba[held], 1 / classifier.temperature)
-            scaled = scaled or classifier.temperature != 1.0
+            done = _finished_fold(run, fold, parts["test"]["id"]) if resume is not None else None
+            if done is None:
+                classifier, _ = fit(config, parts)
+                calibrate(classifier, parts["dev"], config)  # on the fold's own dev slice, as a run would
+                fold_proba = classifier.predict_proba(TextInputs.from_frame(parts["test"], config.input.mode))
+                done = (fold_proba, float(classifier.temperature))
+                _save_fold(run, fold, parts["test"]["id"], *done)
+            proba[held], temperature = done
+            uncalibrated[held] = temper(proba[held], 1 / temperature)
+            scaled = scaled or temperature != 1.0
             metrics = evaluate_predictions(parts["test"], proba[held], labels, name=f"fold {fold}", bootstrap=0).metrics
             episodes[fold] = sorted(parts["test"][group].astype(str).unique())
             rows.append({"fold": fold, "episodes": len(episodes[fold]), **{n: len(p) for n, p in parts.items()},
@@ -90,7 +113,32 @@ def cross_validate(config: ExperimentConfig, folds: int | None = None, *,
                                    for m in ("accuracy", "macro_f1") for stat in ("mean", "std")})
         save_evaluation(run, evaluation)
         run.update_manifest(folds={str(fold): names for fold, names in episodes.items()})
+        shutil.rmtree(run.path / FOLDS_DIR, ignore_errors=True)
     return CrossValidation(conclude_run(run), fold_table, aggregate, evaluation)
+
+
+def _save_fold(run: Run, fold: int, ids: pd.Series, proba: np.ndarray, temperature: float) -> None:
+    """Keep a finished fold's held-out predictions (probabilities after scaling, and the
+    temperature) for a resume; the ids it held out make sure it is the same fold."""
+    folder = run.path / FOLDS_DIR
+    folder.mkdir(exist_ok=True)
+    write_npz(folder / f"fold-{fold}.npz", proba=proba, temperature=np.array(temperature))
+    write_json(folder / f"fold-{fold}.json", {"fold": fold, "ids": ids.astype(str).tolist()})
+
+
+def _finished_fold(run: Run, fold: int, ids: pd.Series) -> tuple[np.ndarray, float] | None:
+    """The saved predictions of ``fold`` when the interrupted run finished it on the same
+    statements; None when it has to be fitted (not finished, or a half-written file)."""
+    folder = run.path / FOLDS_DIR
+    try:
+        saved = json.loads((folder / f"fold-{fold}.json").read_text(encoding="utf-8"))
+        with np.load(folder / f"fold-{fold}.npz", allow_pickle=False) as arrays:
+            proba, temperature = arrays["proba"], float(arrays["temperature"])
+    except (OSError, ValueError, KeyError):
+        return None
+    if saved.get("ids") != ids.astype(str).tolist() or len(proba) != len(ids):
+        return None
+    return proba, temperature
 
 
 def _hold_out_dev(train: pd.DataFrame, config: ExperimentConfig) -> dict[str, pd.DataFrame]:

@@ -33,9 +33,7 @@ def _run(config: ExperimentConfig, *, command: str | None, progress: bool, resum
 
 
 def _cross_validate(config: ExperimentConfig, *, command: str | None, progress: bool, resume: Run | None) -> Outcome:
-    if resume is not None:
-        raise RunError(f"{resume.path} is a {CROSS_VALIDATION} run, which cannot be resumed", hint="start it again")
-    result = cross_validate(config, command=command)
+    result = cross_validate(config, command=command, resume=resume)
     return result.run, {result.evaluation.name: result.evaluation}
 
 
@@ -63,7 +61,8 @@ def start(kind: str, config: ExperimentConfig, *, command: str | None = None, pr
 
 
 def resume_run(run: Run, *, command: str | None = None, progress: bool = False) -> Outcome:
-    """Continue an interrupted ``stance train`` or ``stance run`` from its last checkpoint.
+    """Continue an interrupted ``stance train`` or ``stance run`` from its last checkpoint, or a
+    cross-validation from its last finished fold.
 
     The run keeps its folder, id and manifest (which records the resumption) and is renamed to its
     final name when it completes; the result is the same model and metrics as an uninterrupted run.

@@ -68,6 +68,21 @@ def data_provenance(config: ExperimentConfig, frame: pd.DataFrame, split: Split)
     return {"files_sha256": files, "split_membership_sha256": split.membership_sha256(frame), "split_sizes": sizes}
 
 
+def check_resumable(run: Run, config: ExperimentConfig, provenance: dict) -> None:
+    """Refuse to resume ``run`` when it is complete, or its config or data changed since it started."""
+    if run.complete:
+        raise RunError(f"{run.path} is complete: there is nothing to resume", hint="start a new run with `stance train CONFIG`")
+    if run.config().dump() != config.dump():
+        raise RunError(f"{run.path} was started with a different config",
+                       hint="resume it with its own: `stance train --resume RUN`")
+    started = run.manifest().get("data")
+    if started and started != provenance:
+        changed = [path for path, digest in provenance["files_sha256"].items()
+                   if started.get("files_sha256", {}).get(path) != digest] or ["the split"]
+        raise RunError(f"{run.path}: {', '.join(changed)} changed since the run started, so it cannot be resumed",
+                       hint="restore the data or start a new run")
+
+
 def fit(config: ExperimentConfig, parts: dict[str, pd.DataFrame], run: Run | None = None,
         *, progress: bool = False, resume_from: Path | None = None) -> tuple[Classifier, list[dict]]:
     """Build the configured classifier and fit it on train, selecting on dev.

@@ -10,11 +10,10 @@ import pandas as pd
 
 from stance.config import ExperimentConfig
 from stance.distributed import is_main_process
-from stance.errors import RunError
 from stance.evaluate import Evaluation
 from stance.io import write_atomic
-from stance.recipes.steps import (calibrate, check_hardware, conclude_run, data_provenance, evaluate_classifier, fit,
-                                  load_data, save_evaluation)
+from stance.recipes.steps import (calibrate, check_hardware, check_resumable, conclude_run, data_provenance,
+                                  evaluate_classifier, fit, load_data, save_evaluation)
 from stance.report import plot_history
 from stance.runs import Run, new_shared_run, recording, reopen_run
 from stance.splits import Split, split_frames
@@ -63,21 +62,6 @@ def train(config: ExperimentConfig, *, command: str | None = None, progress: boo
                 save_evaluation(run, evaluations[name])
     shutil.rmtree(run.checkpoint_dir, ignore_errors=True)
     return (conclude_run(run) if finish else run), evaluations
-
-
-def check_resumable(run: Run, config: ExperimentConfig, provenance: dict) -> None:
-    """Refuse to resume ``run`` when it is complete, or its config or data changed since it started."""
-    if run.complete:
-        raise RunError(f"{run.path} is complete: there is nothing to resume", hint="start a new run with `stance train CONFIG`")
-    if run.config().dump() != config.dump():
-        raise RunError(f"{run.path} was started with a different config",
-                       hint="resume it with its own: `stance train --resume RUN`")
-    started = run.manifest().get("data")
-    if started and started != provenance:
-        changed = [path for path, digest in provenance["files_sha256"].items()
-                   if started.get("files_sha256", {}).get(path) != digest] or ["the split"]
-        raise RunError(f"{run.path}: {', '.join(changed)} changed since the run started, so it cannot be resumed",
-                       hint="restore the data or start a new run")
 
 
 def last_checkpoint(run: Run) -> Path | None:
