@@ -41,6 +41,9 @@ class DataConfig(_Section):
     )
     labels: list[str] = Field(list(DEFAULT_LABELS), description="The label set, in report order; a file's labels "
                               "match it case-insensitively (`against` is `AGAINST`).")
+    extra_train: list[Path] = Field(
+        [], description="Labelled statement files added to the train split only, never to dev or test (e.g. the "
+        "articles' gold answer sentences, `stance articles statements`); none of their episodes may be in dev or test.")
 
     @field_validator("labels")
     @classmethod

@@ -239,3 +239,49 @@ def test_recording_marks_a_run_that_stops_and_lets_the_error_through(toy_experim
     with pytest.raises(RuntimeError), recording(quiet, writer=False):  # not rank 0: records nothing
         raise RuntimeError("elsewhere")
     assert quiet.manifest()["status"] == "running"
+
+
+def _extra_statements(path, episode: str = "article-1", label: str = "consider", n: int = 30, prefix: str = "x"):
+    rows = [{"id": f"{prefix}{i}", "text": f"Officials said the request was still being studied ({i}).",
+             "request": "ships", "episode": episode, "label": label} for i in range(n)]
+    pd.DataFrame(rows).to_json(path, orient="records", lines=True)
+    return path
+
+
+def test_extra_train_statements_join_the_train_split_only(toy_experiment):
+    from stance.recipes.steps import load_data, training_parts
+
+    extra = _extra_statements(toy_experiment.parent / "extra.jsonl")
+    plain = load_config(toy_experiment, ["model.type=majority"])
+    config = load_config(toy_experiment, ["model.type=majority", f"data.extra_train=[{extra}]"])
+    before = training_parts(plain, *load_data(plain))
+    after = training_parts(config, *load_data(config))
+    assert len(after["train"]) == len(before["train"]) + 30
+    for split in ("dev", "test"):
+        assert after[split].equals(before[split])
+    # A majority model trained with 30 more 'consider' statements predicts 'consider' everywhere;
+    # the run records the extra file's hash beside the corpus's.
+    run, evaluation = run_experiment(load_config(toy_experiment, ["model.type=majority", f"data.extra_train=[{extra}]",
+                                                                  "evaluate.baselines=[majority]", "evaluate.bootstrap=20"]))
+    assert set(evaluation.tables["predictions"]["prediction"]) == {"consider"}
+    assert str(extra) in run.manifest()["data"]["files_sha256"]
+    comparison = evaluation.tables["comparison"].set_index("model")
+    assert comparison.loc["majority", "macro_f1"] == pytest.approx(evaluation.metrics["macro_f1"])  # same training data
+
+
+def test_extra_train_refuses_an_episode_of_dev_or_test_and_a_repeated_id(toy_experiment):
+    from stance.errors import DataError
+    from stance.recipes.steps import load_data, training_parts
+
+    leaking = _extra_statements(toy_experiment.parent / "leak.jsonl", episode="e4")  # e4 is the test split
+    config = load_config(toy_experiment, ["model.type=majority", f"data.extra_train=[{leaking}]"])
+    with pytest.raises(DataError, match="episode 'e4' is also in dev or test"):
+        training_parts(config, *load_data(config))
+    taken = str(load_data(config)[0]["id"].iloc[0])
+    clash = _extra_statements(toy_experiment.parent / "clash.jsonl")
+    frame = pd.read_json(clash, lines=True, dtype={"id": str})
+    frame.loc[0, "id"] = taken
+    frame.to_json(clash, orient="records", lines=True)
+    config = load_config(toy_experiment, ["model.type=majority", f"data.extra_train=[{clash}]"])
+    with pytest.raises(DataError, match="is already in"):
+        training_parts(config, *load_data(config))

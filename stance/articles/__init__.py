@@ -24,7 +24,8 @@ A news report about an ally's request goes through five steps, one module each:
    guidelines' rule, ``confident`` or ``vote``), with the statements behind it as evidence;
 5. :mod:`~stance.articles.pipeline`: :func:`analyze_articles` runs them all, and
    :mod:`~stance.articles.scoring`: :func:`evaluate_articles` scores them against the expected
-   tables shipped with the example articles in ``data/articles/``.
+   tables shipped with the example articles in ``data/articles/``; :mod:`~stance.articles.gold`:
+   :func:`gold_statements` turns their gold answers into statements to train the classifier on.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from stance.articles.extraction import (
     statements_frame,
 )
 from stance.articles.gazetteer import ALIAS_KINDS, NOT_GOVERNMENTS, Gazetteer, Mention, load_gazetteer
+from stance.articles.gold import gold_statements
 from stance.articles.pipeline import (
     ArticleAnalysis,
     ArticlesResult,
@@ -85,7 +87,7 @@ __all__ = [
     "ALIAS_KINDS", "MAX_STATEMENT_SENTENCES", "NOT_GOVERNMENTS", "Article", "ArticleAnalysis", "ArticleEvaluation",
     "ArticlesResult", "Gazetteer", "Mention", "Request", "Sentence", "Speaker", "Statement", "analyze_articles",
     "analyze_text", "article_sentences", "classify_statements", "clean_article", "detect_request",
-    "evaluate_articles", "extract_statements", "group_statements", "is_filler", "load_article_model",
+    "evaluate_articles", "extract_statements", "gold_statements", "group_statements", "is_filler", "load_article_model",
     "load_expected", "load_gazetteer", "merge_quotes", "overall_stances", "read_articles", "sentence_backend",
     "spacy_pipeline", "split_sentences", "statements_frame", "write_table",
 ]

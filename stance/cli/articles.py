@@ -130,7 +130,7 @@ def evaluate_articles_command(
         console.print(f"report: [bold]{report}[/]")
 
 
-articles_app = typer.Typer(help="Article datasets: the answer step's sentences.", no_args_is_help=True)
+articles_app = typer.Typer(help="Article datasets: the answer step's sentences, the gold answers as statements.", no_args_is_help=True)
 
 
 @articles_app.command("sentences")
@@ -168,3 +168,46 @@ def sentences_command(
     console.print(f"wrote {len(records)} sentences ({counts.get('answer', 0)} answers, "
                   f"{counts.get('not_answer', 0)} not answers) from {records['episode'].nunique()} articles "
                   f"to [bold]{output}[/]")
+
+
+@articles_app.command("statements")
+@handles_errors
+def statements_command(
+    articles: Annotated[list[str], typer.Argument(help="Article files or folders (a folder's answers.csv is the gold).",
+                                                  show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Write the statements here (.jsonl, .csv or .parquet).")],
+    answers: Annotated[Optional[Path], typer.Option(help="Gold answers (article, actor, label, quote); default: "
+                                                         "answers.csv in the first folder given.")] = None,
+    only: Annotated[Optional[Path], typer.Option(help="Only the articles this file names, one name (file name "
+                                                      "without .txt) per line; # starts a comment.")] = None,
+    gazetteer: GazetteerOpt = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
+) -> None:
+    """Write the articles' gold answers as labelled statements (one per answer sentence, episode =
+    article) for a config's data.extra_train: the stance classifier then also learns from answers
+    as news reports word them."""
+    from stance.articles import gold_statements, load_gold_answers, write_table
+
+    refuse_existing(output, force=force)
+    missing = [a for a in articles if not Path(a).exists()]
+    if missing:
+        raise typer.BadParameter(f"no such file or folder: {', '.join(missing)}")
+    if answers is None:
+        folders = [Path(a) for a in articles if Path(a).is_dir()]
+        answers = folders[0] / "answers.csv" if folders else None
+    if answers is None or not answers.is_file():
+        raise typer.BadParameter(f"no gold answers{f': {answers} does not exist' if answers else ''} (give --answers "
+                                 "FILE with article, actor, label, quote, or a folder that holds answers.csv)")
+    names = None
+    if only is not None:
+        if not only.is_file():
+            raise typer.BadParameter(f"--only: {only} does not exist")
+        names = [line.split("#", 1)[0].strip() for line in only.read_text(encoding="utf-8").splitlines()]
+        names = [name for name in names if name]
+    records = gold_statements(articles, load_gold_answers(answers), gazetteer=gazetteer, only=names)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_table(records, output, force=force)
+    counts = records["label"].value_counts()
+    console.print(f"wrote {len(records)} statements ({', '.join(f'{n} {label}' for label, n in counts.items())}) "
+                  f"from {records['episode'].nunique()} articles to [bold]{output}[/]")
+

@@ -16,7 +16,8 @@ from stance.evaluate import Evaluation, evaluate_predictions
 from stance.models import TextInputs
 from stance.models.calibration import temper
 from stance.io import write_json, write_npz
-from stance.recipes.steps import calibrate, check_hardware, check_resumable, conclude_run, fit, save_evaluation
+from stance.recipes.steps import (calibrate, check_hardware, check_resumable, conclude_run, fit, save_evaluation,
+                                  with_extra_train)
 from stance.runs import Run, new_run, recording, reopen_run
 from stance.splits import hold_out_episodes
 
@@ -73,7 +74,7 @@ def cross_validate(config: ExperimentConfig, folds: int | None = None, *,
         raise DataError(f"{config.data.path}: {k} folds need {k} episodes, found {frame[group].nunique()}",
                         hint="use fewer folds")
     labels, ev = config.data.labels, config.evaluate
-    provenance = {"files_sha256": {str(config.data.path): file_sha256(config.data.path)}}
+    provenance = {"files_sha256": {str(path): file_sha256(path) for path in (config.data.path, *config.data.extra_train)}}
     if resume is not None:
         check_resumable(resume, config, provenance)
         reopen_run(resume, command)
@@ -87,6 +88,7 @@ def cross_validate(config: ExperimentConfig, folds: int | None = None, *,
         for fold, (rest, held) in enumerate(GroupKFold(n_splits=k).split(frame, groups=frame[group]), start=1):
             parts = {**_hold_out_dev(frame.iloc[rest].reset_index(drop=True), config),
                      "test": frame.iloc[held].reset_index(drop=True)}
+            parts["train"] = with_extra_train(config, parts["train"], pd.concat([parts["dev"], parts["test"]]))
             done = _finished_fold(run, fold, parts["test"]["id"]) if resume is not None else None
             if done is None:
                 classifier, _ = fit(config, parts)

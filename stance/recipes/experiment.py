@@ -10,10 +10,9 @@ from stance.distributed import is_main_process
 from stance.evaluate import BOOTSTRAP_SEED, Evaluation, comparison_row, paired_bootstrap_test
 from stance.io import write_frame
 from stance.models import MODELS
-from stance.recipes.steps import conclude_run, evaluate_classifier, fit, load_data, save_evaluation
+from stance.recipes.steps import conclude_run, evaluate_classifier, fit, load_data, save_evaluation, training_parts
 from stance.recipes.training import train
 from stance.runs import Run, recording
-from stance.splits import split_frames
 
 
 def run_experiment(config: ExperimentConfig, *, command: str | None = None,
@@ -35,7 +34,7 @@ def run_experiment(config: ExperimentConfig, *, command: str | None = None,
     evaluation = evaluations[split_name]
     with recording(run):
         if baselines:
-            parts = split_frames(frame, split, str(config.data.path))
+            parts = training_parts(config, frame, split)  # the baselines train on what the model trained on
             comparison = compare_with_baselines(config, parts, evaluation, run, baselines)
             evaluation.tables = {"comparison": comparison, **evaluation.tables}
             save_evaluation(run, evaluation)

@@ -27,7 +27,7 @@ from stance.pages import write_evaluation_page
 from stance.report import write_tables
 from stance.runs import Run, finish_run, open_run
 from stance.seed import set_seed
-from stance.splits import Split, load_split, make_split
+from stance.splits import Split, load_split, make_split, split_frames
 from stance.tracking import track_run
 
 
@@ -57,9 +57,46 @@ def resolve_split(config: ExperimentConfig, frame: pd.DataFrame) -> Split:
                       test_fraction=config.split.test_fraction, group_by=config.split.group_by)
 
 
+def training_parts(config: ExperimentConfig, frame: pd.DataFrame, split: Split) -> dict[str, pd.DataFrame]:
+    """The statements of each split, with the files of ``data.extra_train`` added to train."""
+    parts = split_frames(frame, split, str(config.data.path))
+    parts["train"] = with_extra_train(config, parts["train"], held_out=pd.concat([parts["dev"], parts["test"]]))
+    return parts
+
+
+def with_extra_train(config: ExperimentConfig, train: pd.DataFrame, held_out: pd.DataFrame) -> pd.DataFrame:
+    """``train`` and the statements of every ``data.extra_train`` file, checked against ``held_out``
+    (the dev and test statements): no episode (``split.group_by``) and no id of an extra file may
+    be among them, or the extra statements would leak what the model is selected or scored on."""
+    if not config.data.extra_train:
+        return train
+    group = config.split.group_by
+    frames = [train]
+    for path in config.data.extra_train:
+        extra = load_statements(path, config.data.labels)
+        if config.input.mode == "request_text" and "request" not in extra.columns:
+            raise DataError(f"{path}: input.mode request_text needs a 'request' column",
+                            hint="add the column or set input.mode: text")
+        if group in extra.columns and group in held_out.columns:
+            shared = sorted(set(extra[group].astype(str)) & set(held_out[group].astype(str)))
+            if shared:
+                raise DataError(f"{path}: {group} {shared[0]!r} is also in dev or test"
+                                f"{f' (and {len(shared) - 1} more)' if len(shared) > 1 else ''}",
+                                hint="data.extra_train adds to train only: leave out the statements of episodes "
+                                     "that dev or test hold")
+        seen = set(pd.concat(frames)["id"].astype(str)) | set(held_out["id"].astype(str))
+        repeated = sorted(set(extra["id"].astype(str)) & seen)
+        if repeated:
+            raise DataError(f"{path}: id {repeated[0]!r} is already in {config.data.path} or an earlier extra file",
+                            hint="give the extra statements their own ids")
+        frames.append(extra)
+    return pd.concat(frames, ignore_index=True)
+
+
 def data_provenance(config: ExperimentConfig, frame: pd.DataFrame, split: Split) -> dict:
     """Hashes a reviewer needs to know the run saw the same data and the same split."""
     files = {str(config.data.path): file_sha256(config.data.path)}
+    files.update({str(path): file_sha256(path) for path in config.data.extra_train})
     if config.data.splits is not None and not is_dataset_dict(config.data.path):
         files[str(config.data.splits)] = file_sha256(config.data.splits)
     if config.distill is not None and config.distill.unlabelled is not None:

@@ -13,10 +13,10 @@ from stance.distributed import is_main_process
 from stance.evaluate import Evaluation
 from stance.io import write_atomic
 from stance.recipes.steps import (calibrate, check_hardware, check_resumable, conclude_run, data_provenance,
-                                  evaluate_classifier, fit, load_data, save_evaluation)
+                                  evaluate_classifier, fit, load_data, save_evaluation, training_parts)
 from stance.report import plot_history
 from stance.runs import Run, new_shared_run, recording, reopen_run
-from stance.splits import Split, split_frames
+from stance.splits import Split
 
 
 def train(config: ExperimentConfig, *, command: str | None = None, progress: bool = False,
@@ -33,7 +33,7 @@ def train(config: ExperimentConfig, *, command: str | None = None, progress: boo
     """
     check_hardware(config)
     frame, split = data or load_data(config)
-    parts = split_frames(frame, split, str(config.data.path))
+    parts = training_parts(config, frame, split)
     provenance = data_provenance(config, frame, split)
     # Under torchrun every process trains (DDP, through the Trainer); only rank 0 writes the run.
     main = is_main_process()

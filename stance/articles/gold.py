@@ -1,0 +1,66 @@
+"""The development articles' gold answers as labelled statements, for training the stance classifier.
+
+The corpus statements are written one per record; the answers in news articles read differently
+(a dateline's lede, "he said" three sentences after the name, a decision reported with its
+reasons). :func:`gold_statements` turns every gold answer row (``answers.csv``: article, actor,
+label, quote) into a statement record in the corpus schema: the whole sentence that holds the
+quote, the government, the label, and the request as the article's request detector reads it
+(what ``stance analyze`` gives the classifier). ``data.extra_train`` adds such a file to the train
+split of any config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from stance.articles.gazetteer import Gazetteer, load_gazetteer
+from stance.articles.pipeline import extract_candidates, read_articles
+from stance.articles.text import article_sentences
+from stance.errors import DataError
+
+#: ``source_type`` of the records made from articles.
+ARTICLE_SOURCE = "article"
+
+
+def gold_statements(paths: Sequence[str | Path], gold: pd.DataFrame, *, gazetteer: str | Path | Gazetteer | None = None,
+                    backend: str = "auto", only: Sequence[str] | None = None) -> pd.DataFrame:
+    """One statement record per gold answer row of the articles in ``paths`` (``only``: just these
+    article names), in article order.
+
+    Columns: ``id`` (``<article>-a<n>``), ``text`` (the sentence that holds the quote), ``actor``,
+    ``requester`` and ``request`` (the article's detected request; ``unknown`` where none was
+    found), ``episode`` (the article), ``date`` (its year), ``label``, ``source_type`` (``article``).
+    A quote that no sentence of its article holds is an error: the gold and the article disagree.
+    """
+    if not isinstance(gazetteer, Gazetteer):
+        gazetteer = load_gazetteer(gazetteer)
+    texts = dict(read_articles(paths))
+    wanted = list(only) if only is not None else [name for name in dict.fromkeys(gold["article"]) if name in texts]
+    unknown = [name for name in wanted if name not in texts]
+    if unknown:
+        raise DataError(f"no article file for {unknown[0]!r}" + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""),
+                        hint="give the folder or files that hold the articles the list names")
+    records = []
+    for name in wanted:
+        rows = gold[gold["article"] == name]
+        if rows.empty:
+            continue
+        article, request, _, _ = extract_candidates(texts[name], name, gazetteer=gazetteer, backend=backend)
+        sentences = [sentence.text for sentence in article_sentences(article, backend)]
+        for number, row in enumerate(rows.itertuples(index=False), start=1):
+            holding = [text for text in sentences if row.quote in text]
+            if not holding:
+                raise DataError(f"{name}: no sentence holds the gold quote {row.quote!r}",
+                                hint="the quote must be a verbatim part of one sentence of the article")
+            records.append({
+                "id": f"{name}-a{number}", "text": holding[0], "actor": row.actor,
+                "requester": (request.requester if request else "") or "unknown",
+                "request": (request.phrase if request else "") or "unknown",
+                "episode": name, "date": str(article.year or ""), "label": row.label, "source_type": ARTICLE_SOURCE,
+            })
+    if not records:
+        raise DataError("the gold answers name none of the articles given", hint="check the article names in answers.csv")
+    return pd.DataFrame(records)

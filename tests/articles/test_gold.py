@@ -1,0 +1,65 @@
+"""The articles' gold answers as statements for the stance classifier (`stance articles statements`)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from stance.articles import gold_statements
+from stance.cli import app
+from stance.errors import DataError
+
+LETTER = """\
+Canada reviews its coalition role
+
+OTTAWA — Canada confirmed on Wednesday that it had received a letter from the US defence secretary which asked for more military contributions to the fight against Islamic State.
+
+Defence Minister Harjit Sajjan said the government was reviewing its contribution and would have more to say in the new year.
+
+A spokesperson for the Canadian defence minister later said the plan to pull the jets out of the bombing mission had not changed.
+"""
+
+GOLD = ("article,actor,label,quote\n"
+        "letter,Canada,consider,was reviewing its contribution and would\n"
+        "letter,Canada,decline,plan to pull the jets out\n")
+
+
+def test_each_gold_answer_becomes_a_statement_with_its_whole_sentence_and_the_request(tmp_path, gazetteer):
+    (tmp_path / "letter.txt").write_text(LETTER)
+    gold = pd.read_csv(pd.io.common.StringIO(GOLD))
+    records = gold_statements([tmp_path], gold, gazetteer=gazetteer, backend="rules")
+    assert records["id"].tolist() == ["letter-a1", "letter-a2"]
+    assert records["label"].tolist() == ["consider", "decline"]
+    assert records.loc[0, "text"].startswith("Defence Minister Harjit Sajjan said")  # the sentence, not the quote
+    assert records.loc[1, "text"].endswith("had not changed.")
+    assert set(records["requester"]) == {"United States"} and set(records["episode"]) == {"letter"}
+    assert "contributions" in records.loc[0, "request"] and set(records["source_type"]) == {"article"}
+
+
+def test_a_quote_no_sentence_holds_is_an_error(tmp_path, gazetteer):
+    (tmp_path / "letter.txt").write_text(LETTER)
+    gold = pd.DataFrame({"article": ["letter"], "actor": ["Canada"], "label": ["comply"],
+                         "quote": ["will send six more jets"]})
+    with pytest.raises(DataError, match="no sentence holds the gold quote"):
+        gold_statements([tmp_path], gold, gazetteer=gazetteer, backend="rules")
+
+
+def test_cli_articles_statements_takes_only_the_listed_articles(tmp_path):
+    (tmp_path / "letter.txt").write_text(LETTER)
+    (tmp_path / "other.txt").write_text(LETTER.replace("Canada", "Norway").replace("Canadian", "Norwegian"))
+    (tmp_path / "answers.csv").write_text(GOLD + GOLD.splitlines()[1].replace("letter,Canada", "other,Norway") + "\n")
+    (tmp_path / "only.txt").write_text("# outside the corpus\nletter\n")
+    out = tmp_path / "out" / "statements.jsonl"
+    result = CliRunner().invoke(app, ["articles", "statements", str(tmp_path), "--only", str(tmp_path / "only.txt"),
+                                      "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "2 statements" in result.output and "from 1 articles" in result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["episode"] for r in rows] == ["letter", "letter"]
+    (tmp_path / "only.txt").write_text("letter\nmissing-article\n")
+    result = CliRunner().invoke(app, ["articles", "statements", str(tmp_path), "--only", str(tmp_path / "only.txt"),
+                                      "--output", str(tmp_path / "again.jsonl")])
+    assert result.exit_code != 0 and "missing-article" in result.output
