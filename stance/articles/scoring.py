@@ -58,7 +58,10 @@ def evaluate_articles(folder: str | Path = "data/articles", run: str | Path | No
     gold answers (``gold_answers``, default ``folder/answers.csv`` where it exists), the sentences
     taken as answers are scored too: answer precision, recall and F1 (one answer is one sentence
     of one government; :func:`~stance.articles.answers.answer_counts`), the F1 with a bootstrap
-    interval over articles, and an ``answers`` table per article.
+    interval over articles, and an ``answers`` table per article; with a run, also the run's labels
+    for the gold answer sentences themselves (``gold_answer_accuracy``, and
+    ``gold_answer_stance_accuracy`` from each government's latest gold answer): what the stance
+    classifier gets right when finding the answers is taken out of the error.
 
     Extraction is scored per government and article: precision is the share of governments
     found that are expected, recall the share of expected governments found. Stance accuracy is
@@ -103,7 +106,49 @@ def evaluate_articles(folder: str | Path = "data/articles", run: str | Path | No
         tables["summary"] = pd.concat([tables["summary"], _answer_summary(counts, n_resamples, seed)],
                                       ignore_index=True)
         tables["answers"] = counts
+        if classified:
+            stances = gold_answer_stances(paths, gold_rows, run, gazetteer=gazetteer, backend=backend)
+            tables["summary"] = pd.concat([tables["summary"], _gold_answer_summary(stances, gold, n_resamples, seed)],
+                                          ignore_index=True)
+            tables["gold_answers"] = stances
     return ArticleEvaluation(tables, result)
+
+
+def gold_answer_stances(paths: Sequence[Path], gold_rows: pd.DataFrame, run: str | Path, *,
+                        gazetteer: str | Path | Gazetteer | None = None, backend: str = "auto") -> pd.DataFrame:
+    """The run's label for every gold answer sentence, with the article's detected request: how
+    well the classifier does when the answers are given, apart from finding them."""
+    from stance.articles.extraction import classify_statements
+    from stance.articles.gold import gold_statements
+    from stance.articles.pipeline import load_article_model
+
+    classifier, mode = load_article_model(run)
+    records = gold_statements(paths, gold_rows, gazetteer=gazetteer, backend=backend)
+    parts = [classify_statements(part.rename(columns={"label": "gold"}), classifier, mode, str(part["request"].iloc[0]))
+             for _, part in records.groupby("episode", sort=False)]
+    return pd.concat(parts, ignore_index=True).rename(columns={"episode": "article"})
+
+
+def _gold_answer_summary(stances: pd.DataFrame, expected: pd.DataFrame, n_resamples: int, seed: int) -> pd.DataFrame:
+    from stance.evaluate import bootstrap_interval
+
+    latest = stances.groupby(["article", "actor"], sort=False).tail(1).merge(expected, on=["article", "actor"])
+    rows = []
+    for metric, hits, groups, note in (
+        ("gold_answer_accuracy", stances["label"] == stances["gold"], stances["article"],
+         "gold answer sentences labelled right (the answers given, not found)"),
+        ("gold_answer_stance_accuracy", latest["label"] == latest["stance"], latest["article"],
+         "overall stance right from the latest gold answer's label (the answers given)"),
+    ):
+        hits = list(hits)
+        low = high = float("nan")
+        if hits:
+            interval = bootstrap_interval(["yes"] * len(hits), ["yes" if h else "no" for h in hits], "accuracy",
+                                          labels=["yes", "no"], n_resamples=n_resamples, seed=seed, groups=list(groups))
+            low, high = interval.low, interval.high
+        rows.append({"metric": metric, "value": sum(hits) / len(hits) if hits else float("nan"), "low": low,
+                     "high": high, "n": len(hits), "note": note})
+    return pd.DataFrame(rows)
 
 
 def _answer_summary(counts: pd.DataFrame, n_resamples: int, seed: int) -> pd.DataFrame:

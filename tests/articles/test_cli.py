@@ -78,6 +78,22 @@ def test_cli_evaluate_articles(article_run, tmp_path):
     assert (tmp_path / "report" / "governments.csv").is_file()
 
 
+def test_cli_evaluate_articles_scores_the_classifier_on_the_gold_answers_too(article_run, tmp_path):
+    folder = rules_articles(tmp_path / "rules")
+    names = pd.read_csv(folder / "expected.csv")["article"].unique()
+    gold = pd.read_csv(ARTICLES / "answers.csv")
+    gold[gold["article"].isin(names)].to_csv(folder / "answers.csv", index=False)
+    result = runner.invoke(app, ["evaluate-articles", "--model", str(article_run), "--bootstrap", "20",
+                                 "--articles", str(folder), "--report", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    summary = pd.read_csv(tmp_path / "report" / "summary.csv").set_index("metric")
+    given = pd.read_csv(tmp_path / "report" / "gold_answers.csv")
+    assert summary.loc["gold_answer_accuracy", "n"] == len(given) == gold["article"].isin(names).sum()
+    assert summary.loc["gold_answer_accuracy", "value"] == pytest.approx((given["label"] == given["gold"]).mean())
+    # one overall stance per expected government, from its latest gold answer
+    assert summary.loc["gold_answer_stance_accuracy", "n"] == len(pd.read_csv(folder / "expected.csv"))
+
+
 def test_cli_help_for_article_commands():
     for command in ("analyze", "evaluate-articles"):
         result = runner.invoke(app, [command, "--help"])
