@@ -26,7 +26,7 @@ ARTICLE_SOURCE = "article"
 
 
 def gold_statements(paths: Sequence[str | Path], gold: pd.DataFrame, *, gazetteer: str | Path | Gazetteer | None = None,
-                    backend: str = "auto", only: Sequence[str] | None = None) -> pd.DataFrame:
+                    backend: str = "auto", only: Sequence[str] | None = None, one_per_text: bool = True) -> pd.DataFrame:
     """One statement record per gold answer row of the articles in ``paths`` (``only``: just these
     article names), in article order.
 
@@ -34,6 +34,8 @@ def gold_statements(paths: Sequence[str | Path], gold: pd.DataFrame, *, gazettee
     ``requester`` and ``request`` (the article's detected request; ``unknown`` where none was
     found), ``episode`` (the article), ``date`` (its year), ``label``, ``source_type`` (``article``).
     A quote that no sentence of its article holds is an error: the gold and the article disagree.
+    With ``one_per_text`` (for training) each sentence appears once, and not at all where its
+    governments' labels differ (:func:`one_label_per_text`); without it, every gold row (for scoring).
     """
     if not isinstance(gazetteer, Gazetteer):
         gazetteer = load_gazetteer(gazetteer)
@@ -63,4 +65,14 @@ def gold_statements(paths: Sequence[str | Path], gold: pd.DataFrame, *, gazettee
             })
     if not records:
         raise DataError("the gold answers name none of the articles given", hint="check the article names in answers.csv")
-    return pd.DataFrame(records)
+    records = pd.DataFrame(records)
+    return one_label_per_text(records) if one_per_text else records
+
+
+def one_label_per_text(records: pd.DataFrame) -> pd.DataFrame:
+    """The classifier reads a sentence, not whose answer it is: a sentence that answers for several
+    governments with one label is kept once (the first government's record), and one whose
+    governments answer differently ("Russia voted for it; China abstained") is left out."""
+    labels = records.groupby(["episode", "text"], sort=False)["label"].transform("nunique")
+    single = records[labels == 1]
+    return single.drop_duplicates(["episode", "text"]).reset_index(drop=True)

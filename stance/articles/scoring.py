@@ -123,7 +123,7 @@ def gold_answer_stances(paths: Sequence[Path], gold_rows: pd.DataFrame, run: str
     from stance.articles.pipeline import load_article_model
 
     classifier, mode = load_article_model(run)
-    records = gold_statements(paths, gold_rows, gazetteer=gazetteer, backend=backend)
+    records = gold_statements(paths, gold_rows, gazetteer=gazetteer, backend=backend, one_per_text=False)
     parts = [classify_statements(part.rename(columns={"label": "gold"}), classifier, mode, str(part["request"].iloc[0]))
              for _, part in records.groupby("episode", sort=False)]
     return pd.concat(parts, ignore_index=True).rename(columns={"episode": "article"})

@@ -63,3 +63,16 @@ def test_cli_articles_statements_takes_only_the_listed_articles(tmp_path):
     result = CliRunner().invoke(app, ["articles", "statements", str(tmp_path), "--only", str(tmp_path / "only.txt"),
                                       "--output", str(tmp_path / "again.jsonl")])
     assert result.exit_code != 0 and "missing-article" in result.output
+
+
+def test_a_sentence_is_kept_once_and_left_out_where_its_governments_answer_differently():
+    from stance.articles.gold import one_label_per_text
+
+    records = pd.DataFrame({
+        "id": ["a-a1", "a-a2", "a-a3", "a-a4"], "episode": "a", "label": ["comply", "comply", "comply", "decline"],
+        "actor": ["Ghana", "Kenya", "Russia", "China"],
+        "text": ["Ghana and Kenya voted for the text.", "Ghana and Kenya voted for the text.",
+                 "Russia voted for it while China abstained.", "Russia voted for it while China abstained."],
+    })
+    kept = one_label_per_text(records)
+    assert kept["id"].tolist() == ["a-a1"]
