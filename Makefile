@@ -58,7 +58,7 @@ browser:
 # 45 minutes of the two hours this takes on two cores; `make results SHIPPED="configs/default.yaml ..."`
 # runs a subset.
 RESULTS ?= experiments/results
-SHIPPED ?= configs/default.yaml configs/text_only.yaml configs/large.yaml $(sort $(wildcard configs/baselines/*.yaml))
+SHIPPED ?= configs/default.yaml configs/text_only.yaml configs/articles.yaml configs/large.yaml $(sort $(wildcard configs/baselines/*.yaml))
 
 results: $(STAMP) $(if $(findstring large.yaml,$(SHIPPED)),large-model)
 	@for config in $(SHIPPED); do \
@@ -83,7 +83,7 @@ results: $(STAMP) $(if $(findstring large.yaml,$(SHIPPED)),large-model)
 # `make cross-validation CV_SHIPPED="configs/default.yaml ..."` runs a subset. An interrupted one
 # continues from its last finished fold: stance train --resume experiments/cv/<run>.incomplete
 CV_RESULTS ?= experiments/cv
-CV_SHIPPED ?= configs/default.yaml configs/text_only.yaml configs/large.yaml $(sort $(wildcard configs/baselines/*.yaml))
+CV_SHIPPED ?= configs/default.yaml configs/text_only.yaml configs/articles.yaml configs/large.yaml $(sort $(wildcard configs/baselines/*.yaml))
 
 cross-validation: $(STAMP) $(if $(findstring large.yaml,$(CV_SHIPPED)),large-model)
 	@for config in $(CV_SHIPPED); do \
