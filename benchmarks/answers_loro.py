@@ -39,7 +39,8 @@ from stance.articles.scoring import load_expected  # noqa: E402
 from stance.config import apply_overrides, load_config  # noqa: E402
 
 ARTICLES = ROOT / "data" / "articles"
-DEFAULT_STANCE_RUN = "/work/main/experiments/results/20261206-223941-default-931795"
+#: The grounded corpus's default run, which classified every held-out round's statements.
+DEFAULT_STANCE_RUN = str(ROOT / "experiments" / "results" / "20261206-223941-default-931795")
 
 
 def article_rounds(folder: Path = ARTICLES) -> dict[str, int]:
