@@ -32,11 +32,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from stance.articles.answers import answer_counts, answer_f1, load_gold_answers  # noqa: E402
-from stance.articles.gazetteer import load_gazetteer  # noqa: E402
-from stance.articles.pipeline import analyze_text, answer_sentences, read_articles  # noqa: E402
-from stance.articles.scoring import load_expected  # noqa: E402
-from stance.config import apply_overrides, load_config  # noqa: E402
+from stance.articles.answers import answer_counts, answer_f1, load_gold_answers
+from stance.articles.gazetteer import load_gazetteer
+from stance.articles.pipeline import analyze_text, answer_sentences, read_articles
+from stance.articles.scoring import load_expected
+from stance.config import apply_overrides, load_config
 
 ARTICLES = ROOT / "data" / "articles"
 #: The grounded corpus's default run, which classified every held-out round's statements.
