@@ -88,13 +88,15 @@ def _token(value: object) -> str:
 
 def answer_context(status: str, how: str, kind: str, earlier: bool, *, is_requester: bool, paragraph: int,
                    n_paragraphs: int, earlier_statements: int, shared: bool, past_year: bool,
-                   quoted: bool, actor_statements: int = 1, actor_kind: str = "country") -> str:
+                   quoted: bool, actor_statements: int = 1, actor_kind: str = "country",
+                   government: tuple[str, ...] = ()) -> str:
     """The context of one candidate as words a text model can read (``ctx_status_response ...``).
 
     What the sentence alone does not say: the rules' verdict, how the speaker was found, where
     the sentence stands in the article, whether the government has spoken before and how often
     the rules heard it (a government named in passing speaks once), whether the sentence names
     several governments or only earlier years, and what kind of actor it is (a country, an alliance).
+    ``government`` adds words about the government across the article (:func:`government_context`).
     """
     if paragraph == 0:
         where = "lede"
@@ -109,19 +111,26 @@ def answer_context(status: str, how: str, kind: str, earlier: bool, *, is_reques
         "earlier" if earlier else "present", "requester" if is_requester else "other", f"where_{where}",
         "first_statement" if earlier_statements == 0 else "again", "shared" if shared else "single",
         "past_year" if past_year else "no_past_year", "quoted" if quoted else "unquoted",
-        f"statements_{min(actor_statements, 3)}", f"actor_{_token(actor_kind)}",
+        f"statements_{min(actor_statements, 3)}", f"actor_{_token(actor_kind)}", *government,
     ]
     return " ".join(f"ctx_{w}" for w in words)
 
 
 def answer_candidates(found: pd.DataFrame, requesters: Sequence[str] = (), request: str = "",
                       year: int | None = None, n_paragraphs: int | None = None,
-                      actor_kinds: dict[str, str] | None = None) -> pd.DataFrame:
+                      actor_kinds: dict[str, str] | None = None, *, gazetteer=None, title: str = "",
+                      request_sentence: str = "") -> pd.DataFrame:
     """Every attributed sentence of one article's ``statements_frame``, one row per government.
 
-    Adds ``answer_text`` (what the answer model reads: the sentence, with the government in
-    brackets when the sentence names several, so that each row has its own text), ``context``
-    (:func:`answer_context`), ``requester`` and ``request``.
+    Adds ``answer_text`` (what the answer model reads), ``context`` (:func:`answer_context`),
+    ``requester`` and ``request``. With the ``gazetteer``, ``answer_text`` is the sentence with the
+    row's government written ``thegov`` and every other country ``othergov`` (:func:`mark_government`:
+    the model learns "thegov abstained" and "sponsored by thegov" for any government, not which
+    countries tend to answer), and the context says whether the government is named in the
+    headline (``title``) and in the request's sentence, and in how many sentences
+    (:func:`government_context`); without it, the sentence, with the government in brackets when
+    the sentence names several, so that each row has its own text (as with the gazetteer when the
+    sentence reads the same for several governments).
     """
     rows = found[found["actor"].astype(str) != ""].reset_index(drop=True).copy()
     if rows.empty:
@@ -133,19 +142,72 @@ def answer_candidates(found: pd.DataFrame, requesters: Sequence[str] = (), reque
     before = rows.groupby("actor").cumcount()
     heard = rows.assign(_heard=rows["status"] == "response").groupby("actor")["_heard"].transform("sum")
     actor_kinds = actor_kinds or {}
-    rows["answer_text"] = [f"{t} ({a})" if s else str(t) for t, a, s in zip(rows["text"], rows["actor"], shared,
-                                                                               strict=True)]
+    if gazetteer is not None:
+        rows["answer_text"] = [mark_government(str(t), a, gazetteer, year)
+                               for t, a in zip(rows["text"], rows["actor"], strict=True)]
+        # A sentence given to several governments none of which it names ("he said" after two
+        # speakers) reads the same for each: its rows keep the government's name to stay apart.
+        alike = rows.duplicated(["position", "answer_text"], keep=False)
+        rows.loc[alike, "answer_text"] = rows.loc[alike, "answer_text"] + " (" + rows.loc[alike, "actor"] + ")"
+        named = {"headline": _named(title, gazetteer, year), "request": _named(request_sentence, gazetteer, year)}
+        sentences = rows.groupby("actor")["position"].transform("nunique")
+        government = [government_context(a, named, int(n)) for a, n in zip(rows["actor"], sentences, strict=True)]
+    else:
+        rows["answer_text"] = [f"{t} ({a})" if s else str(t)
+                               for t, a, s in zip(rows["text"], rows["actor"], shared, strict=True)]
+        government = [()] * len(rows)
     rows["context"] = [
         answer_context(r.status, r.how, r.kind, bool(r.earlier), is_requester=r.actor in requesters,
                        paragraph=int(r.paragraph), n_paragraphs=n_paragraphs, earlier_statements=int(b),
                        shared=bool(s), past_year=_past_year(str(r.text), year),
                        quoted=quoted_words(str(r.text)) >= 3, actor_statements=int(h),
-                       actor_kind=actor_kinds.get(r.actor, "country"))
-        for r, b, s, h in zip(rows.itertuples(index=False), before, shared, heard, strict=True)
+                       actor_kind=actor_kinds.get(r.actor, "country"), government=g)
+        for r, b, s, h, g in zip(rows.itertuples(index=False), before, shared, heard, government, strict=True)
     ]
     rows["requester"] = " and ".join(requesters)
     rows["request"] = request
     return rows
+
+
+#: What :func:`mark_government` writes for the row's government and for any other country.
+THIS_GOVERNMENT, OTHER_GOVERNMENT = "thegov", "othergov"
+
+
+def mark_government(text: str, actor: str, gazetteer, year: int | None = None) -> str:
+    """``text`` with every name of ``actor`` (by the era of ``year``) written :data:`THIS_GOVERNMENT`
+    and every other country's :data:`OTHER_GOVERNMENT`; blocs and organisations keep their names."""
+    out, last = [], 0
+    for mention in gazetteer.find(text):
+        government = era_actor(mention.actors[0], year)
+        if government == actor:
+            word = THIS_GOVERNMENT
+        elif gazetteer.kinds.get(government, "country") == "country":
+            word = OTHER_GOVERNMENT
+        else:
+            continue
+        out.extend([text[last:mention.start], word])
+        last = mention.end
+    marked = "".join([*out, text[last:]])
+    # A list of governments reads as one: "othergov, thegov and othergov abstained" is "thegov
+    # abstained" for each of them, so that the verb after a list reaches every member.
+    return _GOVERNMENT_LIST.sub(lambda m: THIS_GOVERNMENT if THIS_GOVERNMENT in m.group(0) else OTHER_GOVERNMENT,
+                                marked)
+
+
+_GOVERNMENT_LIST = re.compile(rf"\b(?:(?:the\s+)?(?:{THIS_GOVERNMENT}|{OTHER_GOVERNMENT}),?\s+(?:(?:and|or)\s+)?)+"
+                              rf"(?:the\s+)?(?:{THIS_GOVERNMENT}|{OTHER_GOVERNMENT})\b(?![’'])")
+
+
+def _named(text: str, gazetteer, year: int | None) -> set[str]:
+    return {era_actor(m.actors[0], year) for m in gazetteer.find(text)} if text else set()
+
+
+def government_context(actor: str, named: dict[str, set[str]], sentences: int) -> tuple[str, ...]:
+    """Words about ``actor`` across the article: where it is named (``named``: place -> governments,
+    e.g. the headline and the request's sentence) and in how many sentences the rules saw it
+    (one: a government named in passing)."""
+    return (*(f"gov_{'in' if actor in names else 'not_in'}_{place}" for place, names in named.items()),
+            f"gov_sentences_{min(sentences, 4)}")
 
 
 def _past_year(text: str, year: int | None) -> bool:

@@ -83,7 +83,8 @@ def extract_candidates(text: str, name: str = "article", *, gazetteer: Gazetteer
         *request_targets(request, gazetteer), *recognised_states(sentences, gazetteer, requesters))))
     found = set_aside_non_answerers(found, gazetteer.kinds, targets, requesters)
     candidates = answer_candidates(found, requesters, request.phrase if request else "",
-                                   article.year, len(article.paragraphs), gazetteer.kinds)
+                                   article.year, len(article.paragraphs), gazetteer.kinds, gazetteer=gazetteer,
+                                   title=article.title, request_sentence=request.sentence if request else "")
     return article, request, found, candidates
 
 

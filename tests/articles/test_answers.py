@@ -316,3 +316,56 @@ def test_the_requester_and_a_requesting_organisation_never_answer(gazetteer):
     found = pd.DataFrame({"actor": ["United Nations", "Canada"], "status": ["requester", "response"]})
     marked = set_aside_non_answerers(found, gazetteer.kinds, (), ("United Nations",))
     assert marked["status"].tolist() == ["bloc", "response"]
+
+
+def test_the_answer_model_reads_the_sentence_with_its_government_marked(gazetteer):
+    from stance.articles.answers import mark_government
+
+    # Every name of the row's government (by the article's era) is thegov, every other country othergov.
+    assert mark_government("France said Germany would not send troops.", "France", gazetteer) == \
+        "thegov said othergov would not send troops."
+    assert mark_government("Bonn refused.", "West Germany", gazetteer, 1983) == "thegov refused."
+    # A bloc keeps its name: it is never a government.
+    assert mark_government("NATO asked Spain.", "Spain", gazetteer) == "NATO asked thegov."
+
+
+def test_a_list_of_governments_reads_as_one_so_the_verb_reaches_every_member(gazetteer):
+    from stance.articles.answers import mark_government
+
+    text = "Brazil, India, Lebanon and South Africa abstained."
+    assert mark_government(text, "Lebanon", gazetteer) == "thegov abstained."
+    assert mark_government("The text, submitted by France, Britain and Portugal, passed.", "Italy", gazetteer) == \
+        "The text, submitted by othergov, passed."
+    # A possessive after a comma is not a list member ("Lebanon, Syria's neighbour").
+    assert mark_government("Lebanon, Syria's neighbour, stayed out.", "Lebanon", gazetteer) == \
+        "thegov, othergov's neighbour, stayed out."
+
+
+def test_the_context_says_where_the_government_is_named_across_the_article(gazetteer):
+    text = ("Britain asks allies for minesweepers\n\n"
+            "LONDON - Britain asked France and Italy to send minesweepers.\n"
+            "Italy said it would send two ships.\nFrance said it was studying the request.\n"
+            "Rome later confirmed the ships had sailed.\n")
+    candidates = analyze_text(text, "t", gazetteer=gazetteer, backend="rules").candidates
+    context = dict(zip(candidates["actor"] + "@" + candidates["position"].astype(str), candidates["context"]))
+    italy = [c for k, c in context.items() if k.startswith("Italy@")]
+    france = [c for k, c in context.items() if k.startswith("France@")]
+    assert all("ctx_gov_in_request" in c and "ctx_gov_not_in_headline" in c for c in italy + france)
+    # The rules saw Italy in three sentences (the request, its answer, "Rome" later); the requester
+    # is named in the headline.
+    assert all("ctx_gov_sentences_3" in c for c in italy)
+    assert "ctx_gov_in_headline" in context["United Kingdom@0"]
+    texts = candidates.loc[candidates["actor"] == "Italy", "answer_text"].tolist()
+    assert "thegov said it would send two ships." in texts and "thegov later confirmed the ships had sailed." in texts
+
+
+def test_a_sentence_that_reads_the_same_for_two_governments_keeps_one_text_each(gazetteer):
+    from stance.articles import answer_candidates
+    from stance.articles.answers import government_context
+
+    found = pd.DataFrame([{"article": "t", "actor": a, "position": 0, "paragraph": 0, "kind": "reported",
+                           "speaker": "he", "how": "back-reference", "earlier": False, "status": "response",
+                           "text": "He said the troops would go."} for a in ("Italy", "Spain")])
+    rows = answer_candidates(found, gazetteer=gazetteer)
+    assert rows["answer_text"].tolist() == ["He said the troops would go. (Italy)", "He said the troops would go. (Spain)"]
+    assert government_context("Italy", {"headline": {"Italy"}}, 7) == ("gov_in_headline", "gov_sentences_4")
