@@ -133,6 +133,24 @@ def evaluate_articles_command(
 articles_app = typer.Typer(help="Article datasets: the answer step's sentences, the gold answers as statements.", no_args_is_help=True)
 
 
+def _gold_answers_file(articles: list[str], answers: Path | None) -> Path:
+    """The gold answers the article commands read: ``--answers``, else answers.csv in the first
+    folder given; a missing article path or gold file is a usage error naming it."""
+    missing = [a for a in articles if not Path(a).exists()]
+    if missing:
+        raise typer.BadParameter(f"no such file or folder: {', '.join(missing)}")
+    if answers is None:
+        folders = [Path(a) for a in articles if Path(a).is_dir()]
+        answers = folders[0] / "answers.csv" if folders else None
+    if answers is None:
+        raise typer.BadParameter("no gold answers: give --answers FILE (article, actor, label, quote) "
+                                 "or a folder that holds answers.csv")
+    if not answers.is_file():
+        raise typer.BadParameter(f"no gold answers: {answers} does not exist (give --answers FILE with "
+                                 "article, actor, label, quote)")
+    return answers
+
+
 @articles_app.command("sentences")
 @handles_errors
 def sentences_command(
@@ -149,19 +167,7 @@ def sentences_command(
     from stance.articles import answer_sentences, load_gold_answers, write_table
 
     refuse_existing(output, force=force)
-    missing = [a for a in articles if not Path(a).exists()]
-    if missing:
-        raise typer.BadParameter(f"no such file or folder: {', '.join(missing)}")
-    if answers is None:
-        folders = [Path(a) for a in articles if Path(a).is_dir()]
-        answers = folders[0] / "answers.csv" if folders else None
-    if answers is None:
-        raise typer.BadParameter("no gold answers: give --answers FILE (article, actor, label, quote) "
-                                 "or a folder that holds answers.csv")
-    if not answers.is_file():
-        raise typer.BadParameter(f"no gold answers: {answers} does not exist (give --answers FILE with "
-                                 "article, actor, label, quote)")
-    records = answer_sentences(articles, load_gold_answers(answers), gazetteer=gazetteer)
+    records = answer_sentences(articles, load_gold_answers(_gold_answers_file(articles, answers)), gazetteer=gazetteer)
     output.parent.mkdir(parents=True, exist_ok=True)
     write_table(records, output, force=force)
     counts = records["label"].value_counts()
@@ -189,15 +195,7 @@ def statements_command(
     from stance.articles import gold_statements, load_gold_answers, write_table
 
     refuse_existing(output, force=force)
-    missing = [a for a in articles if not Path(a).exists()]
-    if missing:
-        raise typer.BadParameter(f"no such file or folder: {', '.join(missing)}")
-    if answers is None:
-        folders = [Path(a) for a in articles if Path(a).is_dir()]
-        answers = folders[0] / "answers.csv" if folders else None
-    if answers is None or not answers.is_file():
-        raise typer.BadParameter(f"no gold answers{f': {answers} does not exist' if answers else ''} (give --answers "
-                                 "FILE with article, actor, label, quote, or a folder that holds answers.csv)")
+    answers = _gold_answers_file(articles, answers)
     names = None
     if only is not None:
         if not only.is_file():

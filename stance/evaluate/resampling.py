@@ -126,13 +126,7 @@ def ece_interval(
     top = proba.max(axis=1)
     correct = (proba.argmax(axis=1) == y_true_idx).astype(float)
     bins = np.minimum((top * n_bins).astype(int), n_bins - 1)
-    if groups is None:
-        group_idx, n_groups = np.arange(len(top)), len(top)
-    else:
-        if len(groups) != len(top):
-            raise ValueError("groups must have one entry per statement")
-        group_idx, uniques = pd.factorize(pd.Series(list(groups), dtype=object))
-        n_groups = len(uniques)
+    group_idx, n_groups = _group_index(groups, len(top))
     cell = group_idx * n_bins + bins
     size = n_groups * n_bins
     # Per group and bin: correct minus confidence (whose absolute sum over bins, divided by n, is
@@ -235,16 +229,21 @@ def _group_confusions(
     true_idx, pred_idx = _encode(y_true, labels), _encode(y_pred, labels)
     if len(true_idx) != len(pred_idx):
         raise ValueError("y_true and predictions must have the same length")
-    if groups is None:
-        group_idx, n_groups = np.arange(len(true_idx)), len(true_idx)
-    else:
-        if len(groups) != len(true_idx):
-            raise ValueError("groups must have one entry per statement")
-        group_idx, uniques = pd.factorize(pd.Series(list(groups), dtype=object))
-        n_groups = len(uniques)
+    group_idx, n_groups = _group_index(groups, len(true_idx))
     cell = group_idx * n_labels * n_labels + true_idx * n_labels + pred_idx
     counts = np.bincount(cell, minlength=n_groups * n_labels * n_labels)
     return counts.reshape(n_groups, n_labels * n_labels).astype(float)
+
+
+def _group_index(groups: Sequence[str] | None, n: int) -> tuple[np.ndarray, int]:
+    """Each statement's group number (in order of first appearance) and the number of groups;
+    without ``groups`` every statement is its own group."""
+    if groups is None:
+        return np.arange(n), n
+    if len(groups) != n:
+        raise ValueError("groups must have one entry per statement")
+    group_idx, uniques = pd.factorize(pd.Series(list(groups), dtype=object))
+    return group_idx, len(uniques)
 
 
 def _bootstrap_weights(rng: np.random.Generator, n_resamples: int, n_groups: int) -> np.ndarray:
