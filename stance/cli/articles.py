@@ -133,6 +133,13 @@ def evaluate_articles_command(
 articles_app = typer.Typer(help="Article datasets: the answer step's sentences, the gold answers as statements.", no_args_is_help=True)
 
 
+GoldArticlesArg = Annotated[list[str], typer.Argument(
+    help="Article files or folders (a folder's answers.csv is the gold).", show_default=False)]
+GoldAnswersOpt = Annotated[Optional[Path], typer.Option(
+    help="Gold answers (article, actor, label, quote); default: answers.csv in the first folder given.")]
+ForceOpt = Annotated[bool, typer.Option(help="Overwrite an existing output file.")]
+
+
 def _gold_answers_file(articles: list[str], answers: Path | None) -> Path:
     """The gold answers the article commands read: ``--answers``, else answers.csv in the first
     folder given; a missing article path or gold file is a usage error naming it."""
@@ -154,13 +161,11 @@ def _gold_answers_file(articles: list[str], answers: Path | None) -> Path:
 @articles_app.command("sentences")
 @handles_errors
 def sentences_command(
-    articles: Annotated[list[str], typer.Argument(help="Article files or folders (a folder's answers.csv is the gold).",
-                                                  show_default=False)],
+    articles: GoldArticlesArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="Write the records here (.jsonl, .csv or .parquet).")],
-    answers: Annotated[Optional[Path], typer.Option(help="Gold answers (article, actor, label, quote); default: "
-                                                         "answers.csv in the first folder given.")] = None,
+    answers: GoldAnswersOpt = None,
     gazetteer: GazetteerOpt = None,
-    force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Write the answer step's dataset: one record per sentence the extraction attributes to a
     government, labelled answer / not_answer from the gold answers, episode = article."""
@@ -179,15 +184,13 @@ def sentences_command(
 @articles_app.command("statements")
 @handles_errors
 def statements_command(
-    articles: Annotated[list[str], typer.Argument(help="Article files or folders (a folder's answers.csv is the gold).",
-                                                  show_default=False)],
+    articles: GoldArticlesArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="Write the statements here (.jsonl, .csv or .parquet).")],
-    answers: Annotated[Optional[Path], typer.Option(help="Gold answers (article, actor, label, quote); default: "
-                                                         "answers.csv in the first folder given.")] = None,
+    answers: GoldAnswersOpt = None,
     only: Annotated[Optional[Path], typer.Option(help="Only the articles this file names, one name (file name "
                                                       "without .txt) per line; # starts a comment.")] = None,
     gazetteer: GazetteerOpt = None,
-    force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Write the articles' gold answers as labelled statements (one per answer sentence, episode =
     article) for a config's data.extra_train: the stance classifier then also learns from answers
