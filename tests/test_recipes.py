@@ -106,6 +106,26 @@ def test_reproduce_gets_identical_metrics_and_reports_a_changed_data_file(toy_ex
     assert not changed.ok
 
 
+def test_reproduce_evaluates_the_rerun_on_the_files_the_original_was_evaluated_on(toy_experiment, statements_file):
+    from stance.recipes import reproduce_run
+
+    run, _ = run_experiment(load_config(toy_experiment, ["model.type=majority", "evaluate.bootstrap=20"]))
+    other = toy_experiment.parent / "second.jsonl"
+    other.write_text(statements_file.read_text())
+    evaluate_run(run, other)
+    assert run.manifest()["evaluations"]["second"]["data"] == str(other)
+    result = reproduce_run(run)
+    assert result.ok and result.warnings == []
+    assert set(result.metrics["split"]) == {"dev", "test", "second"}
+    assert (result.rerun.reports_dir("second") / "predictions.csv").is_file()
+    # A run evaluated before the file was recorded: the rerun lacks that set, and the warning says how to add it.
+    manifest = run.manifest()
+    del manifest["evaluations"]
+    run.manifest_path.write_text(json.dumps(manifest))
+    unrecorded = reproduce_run(run)
+    assert not unrecorded.ok and any("second was evaluated after" in w for w in unrecorded.warnings)
+
+
 def test_seeds_run_once_each_and_aggregate(toy_experiment):
     from stance.config import load_config as load
     from stance.recipes import run_many

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stance.data import PREDICT_FIELDS, read_table, validate_statements
+from stance.data import PREDICT_FIELDS, file_sha256, read_table, validate_statements
 from stance.errors import DataError, StanceError
 from stance.evaluate import Evaluation, check_label_set
 from stance.labels import canonical_labels
@@ -15,7 +15,8 @@ from stance.splits import SPLITS, split_frames
 
 
 def evaluate_run(run: Run, data: str | Path | None = None, split: str | None = None) -> Evaluation:
-    """Evaluate a finished run on a labelled file (default: the run's own data) or one of its splits."""
+    """Evaluate a finished run on a labelled file (default: the run's own data) or one of its splits;
+    the manifest records the file (``evaluations``), so that a reproduction evaluates its rerun on it too."""
     config = run.config()
     path = Path(data) if data else config.data.path
     if split and split not in SPLITS:
@@ -38,4 +39,8 @@ def evaluate_run(run: Run, data: str | Path | None = None, split: str | None = N
             raise StanceError(f"{path}: split {split!r} is empty")
     evaluation = evaluate_classifier(classifier, frame, config, name)
     save_evaluation(run, evaluation)
+    # What `stance reproduce` needs to evaluate a rerun the same way.
+    recorded = run.manifest().get("evaluations", {})
+    recorded[name] = {"data": str(path), "sha256": file_sha256(path), **({"split": split} if split else {})}
+    run.update_manifest(evaluations=recorded)
     return evaluation

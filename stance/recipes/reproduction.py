@@ -10,6 +10,7 @@ import pandas as pd
 
 from stance.config import ExperimentConfig
 from stance.data import file_sha256
+from stance.recipes.evaluation import evaluate_run
 from stance.recipes.kinds import run_kind, start
 from stance.runs import Run, environment
 
@@ -39,6 +40,19 @@ def reproduce_run(original: Run, *, tolerance: float = 0.0, progress: bool = Fal
     config = original.config()
     warnings = _environment_differences(original.manifest(), config)
     rerun, _ = start(run_kind(original), config, command=f"stance reproduce {original.path}", progress=progress)
+    # Sets evaluated after the run (`stance evaluate RUN --data FILE`) are evaluated on the rerun too.
+    recorded = original.manifest().get("evaluations", {})
+    for spec in recorded.values():
+        if not Path(spec["data"]).exists():
+            warnings.append(f"evaluation file {spec['data']} is missing")
+            continue
+        if file_sha256(spec["data"]) != spec.get("sha256"):
+            warnings.append(f"evaluation file {spec['data']} has changed since the original was evaluated on it")
+        evaluate_run(rerun, spec["data"], spec.get("split"))
+    missing = [split for split in original.metrics() if split not in rerun.metrics() and split not in recorded]
+    for split in missing:
+        warnings.append(f"{split} was evaluated after the original run, which did not record its file yet; "
+                        f"evaluate the rerun on it to compare: stance evaluate {rerun.path} --data FILE")
     rows = []
     new_metrics = rerun.metrics()
     for split, values in original.metrics().items():
