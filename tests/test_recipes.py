@@ -179,7 +179,12 @@ def test_stance_run_cross_validates_when_the_config_asks(toy_experiment):
     assert "2-fold cross-validation by episode" in result.output and "mean ± std" in result.output
     [run] = list((toy_experiment.parent / "experiments").iterdir())
     assert len(pd.read_csv(run / "reports" / "cross_validation" / "folds.csv")) == 2
-    assert not (run / "reports" / "test").exists()
+    assert not (run / "reports" / "test").exists() and not (run / "model").exists()
+    refit = CliRunner().invoke(app, ["run", str(toy_experiment), "--set", "model.type=tfidf_logreg",
+                                     "--set", "evaluate.cross_validation=2", "--set", "evaluate.bootstrap=0",
+                                     "--set", "evaluate.refit=true"])
+    assert refit.exit_code == 0, refit.output
+    assert "fitted on every episode" in refit.output
 
 
 def test_a_refitted_cross_validation_saves_a_model_fitted_on_every_episode(toy_experiment):

@@ -218,8 +218,10 @@ def test_cli_articles_sentences_names_what_is_missing(tmp_path):
     assert not out.exists()
 
 
-def _fake_run(folder, name, started, status="complete"):
+def _fake_run(folder, name, started, status="complete", model=True):
     folder.mkdir(parents=True)
+    if model:
+        (folder / "model").mkdir()
     (folder / "manifest.json").write_text(json.dumps({"status": status, "started": started}))
     (folder / "config.yaml").write_text(f"name: {name}\n")
 
@@ -229,6 +231,9 @@ def test_auto_takes_the_newest_complete_answers_run(tmp_path):
     _fake_run(tmp_path / "results" / "r2", "answers", "2026-12-02T10:00:00")
     _fake_run(tmp_path / "r3", "answers", "2026-12-03T10:00:00", status="failed")
     _fake_run(tmp_path / "r4", "default", "2026-12-04T10:00:00")
+    assert resolve_answer_run("auto", tmp_path) == tmp_path / "results" / "r2"
+    # A newer cross-validation without a refitted model is passed over.
+    _fake_run(tmp_path / "r5", "answers", "2026-12-05T10:00:00", model=False)
     assert resolve_answer_run("auto", tmp_path) == tmp_path / "results" / "r2"
     assert resolve_answer_run("auto", tmp_path / "none") is None
     assert resolve_answer_run("rules", tmp_path) is None and resolve_answer_run(None) is None
