@@ -88,13 +88,16 @@ def train_answer_step(config, records: pd.DataFrame, how: str = "refit"):
     """The configured answer model fitted on ``records``: ``refit`` as ``evaluate.refit`` fits the
     shipped one (every article less a dev slice of whole articles that selects it); ``split`` as a
     ``stance run`` without cross-validation fits it (the train part of the config's split by
-    article, the rest its dev and test)."""
+    article, the rest its dev and test); ``all`` on every article with no dev slice (the model's
+    default settings)."""
     from stance.recipes.cross_validation import refit_on_all
     from stance.recipes.steps import calibrate, fit, resolve_split, training_parts
 
     if how == "refit":
         return refit_on_all(config, records)[0]
     frame = records.reset_index(drop=True)
+    if how == "all":  # every article, no dev slice: the model's default settings (C from the middle of its grid)
+        return fit(config, {"train": frame, "dev": frame.iloc[:0]})[0]
     parts = training_parts(config, frame, resolve_split(config, frame))
     classifier, _ = fit(config, parts)
     calibrate(classifier, parts["dev"], config)
@@ -142,7 +145,7 @@ def main(argv=None) -> None:
     parser.add_argument("--config", default=str(ROOT / "configs" / "answers.yaml"))
     parser.add_argument("--set", action="append", default=[], help="config override key=value (YAML value)")
     parser.add_argument("--stance-run", default=DEFAULT_STANCE_RUN)
-    parser.add_argument("--fit", choices=["refit", "split"], default="refit",
+    parser.add_argument("--fit", choices=["refit", "split", "all"], default="refit",
                         help="how each round's answer model is fitted (train_answer_step)")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args(argv)
