@@ -1,7 +1,7 @@
 """Leave-one-round-out and cross-validated figures of the answer step (issue 21: who answers).
 
 The development articles in ``data/articles/`` were written in rounds (the first articles, then the
-held-out rounds 1-5 listed by ``results-round{r}-heldout/``). For each round ``r`` asked for, the
+held-out rounds 1-6 listed by ``results-round{r}-heldout/``). For each round ``r`` asked for, the
 answer step is trained as ``stance run configs/answers.yaml`` trains it (the configured model fitted
 on every other round's ``stance articles sentences`` records, C chosen on a dev slice of whole
 articles) and ``stance analyze`` runs on round ``r``'s articles with it and with the default stance
@@ -44,11 +44,13 @@ DEFAULT_STANCE_RUN = str(ROOT / "experiments" / "results" / "20261206-223941-def
 
 
 def article_rounds(folder: Path = ARTICLES) -> dict[str, int]:
-    """Round of every article of ``expected.csv``: 1-5 for the held-out rounds, 0 for the first ones."""
+    """Round of every article of ``expected.csv``: 1-6 for the held-out rounds, 0 for the first ones."""
     rounds: dict[str, int] = {}
     for results in sorted(folder.glob("results-round*-heldout")):
         r = int(results.name.removeprefix("results-round").split("-")[0])
-        tables = sorted(results.glob("per_article*.csv")) or sorted(results.glob("per_article*.md"))
+        # Round 6 on keeps one folder of tables per stance run (results-round6-heldout/default/...).
+        tables = (sorted(results.glob("per_article*.csv")) or sorted(results.glob("*/per_article.csv"))
+                  or sorted(results.glob("per_article*.md")))
         table = tables[0]
         if table.suffix == ".csv":
             names = pd.read_csv(table)["article"].astype(str)
@@ -82,13 +84,21 @@ class CachedClassifier:
         return getattr(self.inner, name)
 
 
-def train_answer_step(config, records: pd.DataFrame):
-    """The configured answer model fitted on ``records`` less a dev slice of whole articles, as
-    ``stance run`` and its cross-validation fit each model."""
-    from stance.recipes.cross_validation import _hold_out_dev
-    from stance.recipes.steps import calibrate, fit
+def train_answer_step(config, records: pd.DataFrame, how: str = "refit"):
+    """The configured answer model fitted on ``records``: ``refit`` as ``evaluate.refit`` fits the
+    shipped one (every article less a dev slice of whole articles that selects it); ``split`` as a
+    ``stance run`` without cross-validation fits it (the train part of the config's split by
+    article, the rest its dev and test); ``all`` on every article with no dev slice (the model's
+    default settings)."""
+    from stance.recipes.cross_validation import refit_on_all
+    from stance.recipes.steps import calibrate, fit, resolve_split, training_parts
 
-    parts = _hold_out_dev(records.reset_index(drop=True), config)
+    if how == "refit":
+        return refit_on_all(config, records)[0]
+    frame = records.reset_index(drop=True)
+    if how == "all":  # every article, no dev slice: the model's default settings (C from the middle of its grid)
+        return fit(config, {"train": frame, "dev": frame.iloc[:0]})[0]
+    parts = training_parts(config, frame, resolve_split(config, frame))
     classifier, _ = fit(config, parts)
     calibrate(classifier, parts["dev"], config)
     return classifier
@@ -118,7 +128,8 @@ def cross_validated_f1(config, records: pd.DataFrame, folds: int) -> dict[str, f
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "sentences.jsonl"
         records.to_json(path, orient="records", lines=True)
-        cfg = apply_overrides(config, {"data.path": str(path), "output.dir": tmp, "evaluate.bootstrap": 0},
+        cfg = apply_overrides(config, {"data.path": str(path), "output.dir": tmp, "evaluate.bootstrap": 0,
+                                           "evaluate.refit": False},
                               source="answers_loro")
         result = cross_validate(cfg, folds)
         per_class = pd.read_csv(result.run.path / "reports" / "cross_validation" / "per_class.csv")
@@ -134,6 +145,8 @@ def main(argv=None) -> None:
     parser.add_argument("--config", default=str(ROOT / "configs" / "answers.yaml"))
     parser.add_argument("--set", action="append", default=[], help="config override key=value (YAML value)")
     parser.add_argument("--stance-run", default=DEFAULT_STANCE_RUN)
+    parser.add_argument("--fit", choices=["refit", "split", "all"], default="refit",
+                        help="how each round's answer model is fitted (train_answer_step)")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args(argv)
     config = load_config(args.config, args.set)
@@ -156,7 +169,7 @@ def main(argv=None) -> None:
         stance_model = (CachedClassifier(classifier), mode)
     for r in args.rounds:
         held = [n for n, k in rounds.items() if k == r]
-        model = train_answer_step(config, records[~records["episode"].isin(held)])
+        model = train_answer_step(config, records[~records["episode"].isin(held)], args.fit)
         figures[f"round{r}"] = score_round(held, texts, (model, config.input.mode), stance_model, gazetteer,
                                            expected, gold)
         print(f"round {r} ({len(held)} articles): "

@@ -155,6 +155,13 @@ class EvaluationConfig(_Section):
         "instead of the fixed split: per-fold metrics, mean ± std and pooled out-of-fold predictions; for small "
         "data. null: the fixed split.",
     )
+    refit: bool = Field(
+        False,
+        description="With cross_validation: after the folds, fit the model once more on every episode of the data "
+        "file (less the dev slice that selects and calibrates it, split.dev_fraction of the episodes, as in each "
+        "fold) and save it as the run's model, so that the run predicts (stance predict, stance analyze --answers); "
+        "the reports and metrics stay the pooled out-of-fold figures. false: a cross-validation run saves no model.",
+    )
 
 
 class PredictConfig(_Section):
@@ -279,6 +286,10 @@ class ExperimentConfig(_Section):
         if self.distill is not None and self.evaluate.cross_validation:
             raise ValueError("distill and evaluate.cross_validation do not go together: the teacher run was trained "
                              "on statements of the held-out folds; cross-validate the student without distill")
+        if self.evaluate.refit and not self.evaluate.cross_validation:
+            raise ValueError("evaluate.refit needs evaluate.cross_validation: only a cross-validation run has "
+                             "out-of-fold figures to report beside a model fitted on all the data; set "
+                             "evaluate.cross_validation (e.g. 5) or leave refit false")
         if not entry.uses_train_seed and (self.seeds or "train.seed" in (self.sweep or {})):
             raise ValueError(f"model.type {self.model.type!r} takes its seeds from model.params, not train.seed: "
                              "a seeds sweep over it would train the same model once per seed; vary "

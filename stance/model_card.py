@@ -45,7 +45,7 @@ def write_model_card(run: Run, *, cross_validation: Run | None = None) -> Path:
     """Write ``run``'s model card to ``model/README.md`` and return its path."""
     if not run.model_dir.is_dir():
         raise StanceError(f"{run.path} holds no model/ folder, so it has no model card",
-                          hint="cross-validation runs keep no model; pass a run made by `stance run` or `stance train`")
+                          hint="cross-validation runs keep no model unless evaluate.refit is true; pass a run made by `stance run` or `stance train`")
     path = run.model_dir / CARD_FILE
     write_atomic(path, model_card(run, cross_validation=cross_validation))
     return path

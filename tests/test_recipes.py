@@ -179,7 +179,33 @@ def test_stance_run_cross_validates_when_the_config_asks(toy_experiment):
     assert "2-fold cross-validation by episode" in result.output and "mean ± std" in result.output
     [run] = list((toy_experiment.parent / "experiments").iterdir())
     assert len(pd.read_csv(run / "reports" / "cross_validation" / "folds.csv")) == 2
-    assert not (run / "reports" / "test").exists()
+    assert not (run / "reports" / "test").exists() and not (run / "model").exists()
+    refit = CliRunner().invoke(app, ["run", str(toy_experiment), "--set", "model.type=tfidf_logreg",
+                                     "--set", "evaluate.cross_validation=2", "--set", "evaluate.bootstrap=0",
+                                     "--set", "evaluate.refit=true"])
+    assert refit.exit_code == 0, refit.output
+    assert "fitted on every episode" in refit.output
+
+
+def test_a_refitted_cross_validation_saves_a_model_fitted_on_every_episode(toy_experiment):
+    from stance.errors import ConfigError
+    from stance.predict import load_predictor
+    from stance.recipes import cross_validate
+
+    config = load_config(toy_experiment, ["model.type=tfidf_logreg", "evaluate.bootstrap=0",
+                                          "evaluate.cross_validation=4", "evaluate.refit=true"])
+    result = cross_validate(config)
+    refit = result.run.manifest()["refit"]
+    # The refit model sees all four episodes: one as its dev slice (6 statements), three to train on.
+    assert refit["train"] == 18 and refit["dev"] == 6 and len(refit["dev_episodes"]) == 1
+    classifier, mode = load_predictor(result.run.path)
+    assert classifier.labels == config.data.labels and mode == config.input.mode
+    # The figures stay the out-of-fold ones: the same as a cross-validation without refit.
+    plain = cross_validate(load_config(toy_experiment, ["model.type=tfidf_logreg", "evaluate.bootstrap=0"]), folds=4)
+    assert result.evaluation.metrics["macro_f1"] == plain.evaluation.metrics["macro_f1"]
+    assert not plain.run.model_dir.exists() and "refit" not in plain.run.manifest()
+    with pytest.raises(ConfigError, match="evaluate.refit needs evaluate.cross_validation"):
+        load_config(toy_experiment, ["evaluate.refit=true"])
 
 
 def test_seeds_with_cross_validation_aggregate_the_pooled_figures(toy_experiment):

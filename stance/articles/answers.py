@@ -145,13 +145,17 @@ def answer_candidates(found: pd.DataFrame, requesters: Sequence[str] = (), reque
     if gazetteer is not None:
         rows["answer_text"] = [mark_government(str(t), a, gazetteer, year)
                                for t, a in zip(rows["text"], rows["actor"], strict=True)]
-        # A sentence given to several governments none of which it names ("he said" after two
-        # speakers) reads the same for each: its rows keep the government's name to stay apart.
+        near = [near_words(t) for t in rows["answer_text"]]
+        # A sentence that reads the same for several governments (a list, or "he said" after two
+        # speakers) keeps its rows apart by a number a word-level model does not read, not by the
+        # government's name, so that no country's name becomes evidence.
         alike = rows.duplicated(["position", "answer_text"], keep=False)
-        rows.loc[alike, "answer_text"] = rows.loc[alike, "answer_text"] + " (" + rows.loc[alike, "actor"] + ")"
+        number = rows[alike].groupby(["position", "answer_text"]).cumcount() + 1
+        rows.loc[alike, "answer_text"] = rows.loc[alike, "answer_text"] + " (" + number.astype(str) + ")"
         named = {"headline": _named(title, gazetteer, year), "request": _named(request_sentence, gazetteer, year)}
         sentences = rows.groupby("actor")["position"].transform("nunique")
-        government = [government_context(a, named, int(n)) for a, n in zip(rows["actor"], sentences, strict=True)]
+        government = [(*government_context(a, named, int(n)), *w)
+                      for a, n, w in zip(rows["actor"], sentences, near, strict=True)]
     else:
         rows["answer_text"] = [f"{t} ({a})" if s else str(t)
                                for t, a, s in zip(rows["text"], rows["actor"], shared, strict=True)]
@@ -196,6 +200,24 @@ def mark_government(text: str, actor: str, gazetteer, year: int | None = None) -
 
 _GOVERNMENT_LIST = re.compile(rf"\b(?:(?:the\s+)?(?:{THIS_GOVERNMENT}|{OTHER_GOVERNMENT}),?\s+(?:(?:and|or)\s+)?)+"
                               rf"(?:the\s+)?(?:{THIS_GOVERNMENT}|{OTHER_GOVERNMENT})\b(?![’'])")
+_WORD = re.compile(r"[a-z][a-z'’-]+")
+#: Words either side of the government's name that :func:`near_words` gives the model.
+NEAR_WINDOW = 2
+
+
+def near_words(marked: str, window: int = NEAR_WINDOW) -> tuple[str, ...]:
+    """The words within ``window`` words of :data:`THIS_GOVERNMENT` in a :func:`mark_government`
+    text, as ``near_<word>`` (``near_abstained``, ``near_replied``, ``near_host``): what the
+    sentence says next to this government's name rather than anywhere in it, which tells apart
+    the governments of one sentence ("thegov abstained while othergov had not replied")."""
+    tokens = _WORD.findall(marked.lower())
+    near: dict[str, None] = {}
+    for i, token in enumerate(tokens):
+        if token == THIS_GOVERNMENT:
+            for other in tokens[max(i - window, 0):i + window + 1]:
+                if other not in (THIS_GOVERNMENT, "the", "and") and len(other) > 2:
+                    near[f"near_{_token(other)}"] = None
+    return tuple(near)
 
 
 def _named(text: str, gazetteer, year: int | None) -> set[str]:

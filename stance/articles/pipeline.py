@@ -197,7 +197,8 @@ ANSWER_EXPERIMENT = "answers"
 
 def resolve_answer_run(answers: str | Path | None, parent: str | Path = "experiments") -> Path | None:
     """The answer run to use: a run folder as given; ``auto``: the newest complete run of the
-    ``answers`` experiment under ``parent`` (or one folder down), else None (the rules);
+    ``answers`` experiment under ``parent`` (or one folder down) that saved a model (a plain run,
+    or a cross-validation with ``evaluate.refit``), else None (the rules);
     ``rules``, ``none`` or None: the rules."""
     if answers is None or str(answers).lower() in ("rules", "none", ""):
         return None
@@ -214,7 +215,9 @@ def resolve_answer_run(answers: str | Path | None, parent: str | Path = "experim
             config = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8")) or {}
         except (OSError, ValueError, yaml.YAMLError):
             continue
-        if info.get("status") == "complete" and config.get("name") == ANSWER_EXPERIMENT:
+        # A cross-validation run without evaluate.refit saved no model: it cannot answer.
+        if (info.get("status") == "complete" and config.get("name") == ANSWER_EXPERIMENT
+                and (folder / "model").is_dir()):
             started = str(info.get("started", ""))
             if newest is None or started > newest[0]:
                 newest = (started, folder)

@@ -68,7 +68,8 @@ def run_command(config: ConfigArg, set_: SetOpt = None, wide: WideOpt = False, t
     """Train, evaluate on the held-out split beside the baselines and write every report.
 
     A config with `seeds:` or `sweep:` runs once per point and seed and writes an aggregated report.
-    With `evaluate.cross_validation: K` it cross-validates by episode over the whole data file instead.
+    With `evaluate.cross_validation: K` it cross-validates by episode over the whole data file instead
+    (and with `evaluate.refit: true` also saves a model fitted on every episode).
     """
     from stance.config import load_config
     from stance.recipes import cross_validate, run_experiment, run_many, usable_baselines
@@ -90,6 +91,8 @@ def run_command(config: ConfigArg, set_: SetOpt = None, wide: WideOpt = False, t
         print_evaluation(result.evaluation, f"pooled out-of-fold predictions ({result.run.id})", full=True,
                          wide=wide)
         console.print(f"reports: [bold]{result.run.reports_dir(result.evaluation.name)}[/]")
+        if cfg.evaluate.refit:
+            console.print(f"model fitted on every episode (evaluate.refit): [bold]{result.run.model_dir}[/]")
         return
     run, evaluation = run_experiment(cfg, command=command_line(), progress=True)
     if evaluation is None:  # a torchrun process other than rank 0: rank 0 reports

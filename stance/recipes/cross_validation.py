@@ -13,7 +13,7 @@ from stance.config import ExperimentConfig, apply_overrides
 from stance.data import file_sha256, load_statements
 from stance.errors import ConfigError, DataError
 from stance.evaluate import Evaluation, evaluate_predictions
-from stance.models import TextInputs
+from stance.models import Classifier, TextInputs
 from stance.models.calibration import temper
 from stance.io import write_json, write_npz
 from stance.recipes.steps import (calibrate, check_hardware, check_resumable, conclude_run, fit, save_evaluation,
@@ -51,6 +51,10 @@ def cross_validate(config: ExperimentConfig, folds: int | None = None, *,
     (sample std over folds) and every usual table and plot of the pooled out-of-fold predictions.
     Those cover each statement once, so ``stance report compare --split cross_validation`` pairs
     this run with a cross-validation of a baseline config on the same file.
+
+    With ``evaluate.refit`` the run also saves a model fitted on every episode (:func:`refit_on_all`)
+    as its ``model/``, and its manifest's ``refit`` says what that model saw; the figures stay the
+    out-of-fold ones, which are the honest estimate for that model too (it saw a little more data).
 
     Each finished fold's predictions are kept in ``folds/`` until the run completes, so ``resume``
     (the same run, interrupted: ``stance train --resume RUN``) refits only the folds that had not
@@ -115,8 +119,27 @@ def cross_validate(config: ExperimentConfig, folds: int | None = None, *,
                                    for m in ("accuracy", "macro_f1") for stat in ("mean", "std")})
         save_evaluation(run, evaluation)
         run.update_manifest(folds={str(fold): names for fold, names in episodes.items()})
+        if config.evaluate.refit:
+            classifier, parts = refit_on_all(config, frame)
+            classifier.save(run.model_dir)
+            run.update_manifest(refit={
+                "model": "fitted on every episode less a dev slice, as each fold; the reports are out-of-fold",
+                **{name: len(part) for name, part in parts.items()},
+                "dev_episodes": sorted(parts["dev"][group].astype(str).unique()),
+                "temperature": float(classifier.temperature)})
         shutil.rmtree(run.path / FOLDS_DIR, ignore_errors=True)
     return CrossValidation(conclude_run(run), fold_table, aggregate, evaluation)
+
+
+def refit_on_all(config: ExperimentConfig, frame: pd.DataFrame) -> tuple[Classifier, dict[str, pd.DataFrame]]:
+    """The configured model fitted as a fold is, on every episode of ``frame``: the dev slice
+    (``split.dev_fraction`` of the episodes) selects and calibrates it, the rest (and any
+    ``data.extra_train``) trains it. Returns the model and the parts it saw (``train``, ``dev``)."""
+    parts = _hold_out_dev(frame.reset_index(drop=True), config)
+    parts["train"] = with_extra_train(config, parts["train"], parts["dev"])
+    classifier, _ = fit(config, parts)
+    calibrate(classifier, parts["dev"], config)
+    return classifier, parts
 
 
 def _save_fold(run: Run, fold: int, ids: pd.Series, proba: np.ndarray, temperature: float) -> None:

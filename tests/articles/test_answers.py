@@ -218,8 +218,10 @@ def test_cli_articles_sentences_names_what_is_missing(tmp_path):
     assert not out.exists()
 
 
-def _fake_run(folder, name, started, status="complete"):
+def _fake_run(folder, name, started, status="complete", model=True):
     folder.mkdir(parents=True)
+    if model:
+        (folder / "model").mkdir()
     (folder / "manifest.json").write_text(json.dumps({"status": status, "started": started}))
     (folder / "config.yaml").write_text(f"name: {name}\n")
 
@@ -229,6 +231,9 @@ def test_auto_takes_the_newest_complete_answers_run(tmp_path):
     _fake_run(tmp_path / "results" / "r2", "answers", "2026-12-02T10:00:00")
     _fake_run(tmp_path / "r3", "answers", "2026-12-03T10:00:00", status="failed")
     _fake_run(tmp_path / "r4", "default", "2026-12-04T10:00:00")
+    assert resolve_answer_run("auto", tmp_path) == tmp_path / "results" / "r2"
+    # A newer cross-validation without a refitted model is passed over.
+    _fake_run(tmp_path / "r5", "answers", "2026-12-05T10:00:00", model=False)
     assert resolve_answer_run("auto", tmp_path) == tmp_path / "results" / "r2"
     assert resolve_answer_run("auto", tmp_path / "none") is None
     assert resolve_answer_run("rules", tmp_path) is None and resolve_answer_run(None) is None
@@ -367,5 +372,21 @@ def test_a_sentence_that_reads_the_same_for_two_governments_keeps_one_text_each(
                            "speaker": "he", "how": "back-reference", "earlier": False, "status": "response",
                            "text": "He said the troops would go."} for a in ("Italy", "Spain")])
     rows = answer_candidates(found, gazetteer=gazetteer)
-    assert rows["answer_text"].tolist() == ["He said the troops would go. (Italy)", "He said the troops would go. (Spain)"]
+    # Apart by a number, not by the country's name, which would make the name evidence.
+    assert rows["answer_text"].tolist() == ["He said the troops would go. (1)", "He said the troops would go. (2)"]
     assert government_context("Italy", {"headline": {"Italy"}}, 7) == ("gov_in_headline", "gov_sentences_4")
+
+
+def test_the_context_names_the_words_beside_the_government_not_beside_the_others(gazetteer):
+    from stance.articles import answer_candidates
+    from stance.articles.answers import near_words
+
+    assert near_words("Officials said thegov had not replied, while othergov abstained.", window=2) == \
+        ("near_officials", "near_said", "near_had", "near_not")
+    assert near_words("No government named here.") == ()
+    found = pd.DataFrame([{"article": "t", "actor": a, "position": 0, "paragraph": 0, "kind": "opening",
+                           "speaker": a, "how": "mention", "earlier": False, "status": "mention",
+                           "text": "Brazil abstained in the vote on Monday, but Chile had not replied."} for a in ("Brazil", "Chile")])
+    context = dict(zip(found["actor"], answer_candidates(found, gazetteer=gazetteer)["context"]))
+    assert "ctx_near_abstained" in context["Brazil"] and "ctx_near_abstained" not in context["Chile"]
+    assert "ctx_near_replied" not in context["Brazil"] and "ctx_near_had" in context["Chile"]
