@@ -20,6 +20,16 @@ def test_gazetteer_names_demonyms_capitals_institutions_and_alliances(gazetteer)
     assert gazetteer.resolve("Bhutan") == "Bhutan"
 
 
+def test_gazetteer_names_governments_by_their_names_of_the_time(gazetteer):
+    # Reports from the 1950s-1980s name governments as they were then called; gold uses today's entry.
+    then = {"Zaire": "Democratic Republic of the Congo", "Ceylon": "Sri Lanka", "Rumania": "Romania",
+            "UAR": "Egypt", "Peking": "China", "Kampuchea": "Cambodia", "Upper Volta": "Burkina Faso",
+            "Dahomey": "Benin", "Tanganyika": "Tanzania", "Burma": "Myanmar"}
+    assert {name: gazetteer.resolve(name) for name in then} == then
+    assert [m.actors for m in gazetteer.find("Zairean troops and the People's Republic of China")] == [
+        ("Democratic Republic of the Congo",), ("China",)]
+
+
 def test_gazetteer_ignores_phrases_that_only_contain_an_alias(gazetteer):
     assert gazetteer.find("Latin American leaders and the Washington Post") == []
 
