@@ -32,10 +32,15 @@ _DATE_LINE = re.compile(
     re.IGNORECASE,
 )
 _CAPTION = re.compile(r"\((?:AP|AFP|Reuters|Getty|EPA|[A-Z][\w ]*) Photo[^)]*\)\s*$|Getty Images\s*$|/ ?(?:AFP|AP|Reuters)\s*$")
+_CITY = r"[A-Z][A-Z.'’-]+(?: [A-Z][A-Z.'’-]+)*"
+# "BEIRUT (AFP) -", "WARSAW/VILNIUS (Baltic Wire) -", "VIENNA, Feb 4, 2006 (Danube Press Agency) -",
+# "ABIDJAN, Ivory Coast (AP) -", "UNITED NATIONS, N.Y. (UPI) -": cities, a place or date, an agency.
 _DATELINE = re.compile(
-    r"^(?:[A-Z][A-Z.'’-]+(?: [A-Z][A-Z.'’-]+)*)(?:, [A-Z][\w.]+(?: [A-Z][\w.]+)?(?: \d{1,2})?)?"
-    r"\s*(?:\((?:[A-Za-z]+)\))?\s*[—–-]{1,2}\s+"
+    rf"^{_CITY}(?:/{_CITY})*(?:, [A-Z][\w.]*(?: [A-Z][\w.]*)?(?: \d{{1,2}})?(?:, \d{{4}})?)?"
+    r"\s*(?:\([A-Z][\w.&'’ -]{0,40}\))?\s*[—–-]{1,2}\s+"
 )
+#: A dateline opens the body, which may follow a sub-headline or a byline.
+_DATELINE_WITHIN = 3
 _TERMINAL = re.compile(r"[.!?…][\"”’)]*$|[\"”]$")
 YEAR_RE = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
 
@@ -75,6 +80,7 @@ def clean_article(text: str, name: str = "article") -> Article:
     paragraphs: list[str] = []
     dropped: list[str] = []
     header_years: list[int] = []
+    dateline_seen = False
     for raw in text.replace("\r\n", "\n").split("\n"):
         line = " ".join(raw.split())
         if not line:
@@ -87,8 +93,11 @@ def clean_article(text: str, name: str = "article") -> Article:
             title = line.strip("#* ")
             header_years += [int(y) for y in YEAR_RE.findall(line)]
             continue
-        if not paragraphs:
-            line = _DATELINE.sub("", line, count=1)
+        if len(paragraphs) < _DATELINE_WITHIN and not dateline_seen:
+            match = _DATELINE.match(line)
+            if match:  # its date, if it has one, dates the article
+                header_years += [int(y) for y in YEAR_RE.findall(match.group(0))]
+                line, dateline_seen = line[match.end():], True
         paragraphs.append(line)
     body_years = [int(y) for p in paragraphs for y in YEAR_RE.findall(p)]
     year = header_years[0] if header_years else (

@@ -21,6 +21,20 @@ def test_clean_article_drops_filler_headline_and_dateline():
     assert "Advertisement" in article.dropped
 
 
+@pytest.mark.parametrize("dateline", [
+    "BEIRUT (AFP) - ", "WARSAW/VILNIUS (Baltic Wire) - ", "VIENNA, Feb 4, 2006 (Danube Press Agency) - ",
+    "UNITED NATIONS, N.Y. (UPI) — ", "ABIDJAN, Ivory Coast (AP) - ", "LONDON, Nov. 24 (UPI) - "])
+def test_dateline_is_dropped_after_a_sub_headline_and_byline(dateline):
+    text = ("Lebanon stays out of sanctions\n\nBeirut and Ankara split over the measures\n\nBy Rana Haddad\n\n"
+            f"{dateline}Lebanon will not apply the sanctions, its foreign minister said.\n\n"
+            "PARIS - a later paragraph keeps its words.")
+    article = clean_article(text)
+    assert article.paragraphs[0] == "Beirut and Ankara split over the measures"  # the sub-headline stays
+    assert article.paragraphs[1].startswith("Lebanon will not apply")
+    assert article.paragraphs[2].startswith("PARIS - ")  # only the first dateline is one
+    assert article.year == (2006 if "2006" in dateline else None)  # a dated dateline dates the article
+
+
 def test_rule_splitter_keeps_abbreviations_and_splits_short_sentences():
     text = "Mr. Smith met Gen. Jones at 9 a.m. on Friday. Italy said no. Rome will not send troops."
     assert split_sentences(text, backend="rules") == [
