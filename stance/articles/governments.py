@@ -11,7 +11,8 @@ model's in-sample scores) with a government's gold as "one of its sentences is a
 gives ``p_government``; its threshold is the one that maximises government F1 on those same
 out-of-fold rows.
 
-A government kept by the step keeps the sentences the answer step took; when it took none, the
+A government kept by the step answers with its sentences whose answer probability reaches the
+step's sentence threshold (chosen for answer F1 on the same out-of-fold rows); when none does, the
 government's most probable sentence is its answer (what the stance classifier reads). A government
 the step drops has no answers.
 """
@@ -92,6 +93,8 @@ class GovernmentStep:
     intercept: float
     threshold: float
     features: tuple[str, ...] = GOVERNMENT_FEATURES
+    #: A kept government's sentences with ``p_answer`` from here on are its answers.
+    sentence_threshold: float = ANSWER_THRESHOLD
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         """``p_government`` for each row of :func:`government_features`."""
@@ -102,7 +105,8 @@ class GovernmentStep:
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps({"features": list(self.features), "coef": list(self.coef),
-                                          "intercept": self.intercept, "threshold": self.threshold}, indent=1),
+                                          "intercept": self.intercept, "threshold": self.threshold,
+                                          "sentence_threshold": self.sentence_threshold}, indent=1),
                               encoding="utf-8")
 
     @classmethod
@@ -111,7 +115,8 @@ class GovernmentStep:
         if tuple(info["features"]) != GOVERNMENT_FEATURES:
             raise DataError(f"{path}: a government step over other features ({', '.join(info['features'])})",
                             hint="refit it: stance run configs/answers.yaml")
-        return cls(tuple(info["coef"]), float(info["intercept"]), float(info["threshold"]), tuple(info["features"]))
+        return cls(tuple(info["coef"]), float(info["intercept"]), float(info["threshold"]), tuple(info["features"]),
+                   float(info.get("sentence_threshold", ANSWER_THRESHOLD)))
 
 
 def government_labels(records: pd.DataFrame, article: str = "episode") -> pd.Series:
@@ -123,7 +128,8 @@ def government_labels(records: pd.DataFrame, article: str = "episode") -> pd.Ser
 
 def fit_government_step(records: pd.DataFrame, article: str = "episode", seed: int = 0) -> GovernmentStep:
     """Fit the government step on labelled records with out-of-fold ``p_answer``: the weights by
-    logistic regression, the threshold by government F1 over the same governments."""
+    logistic regression, the threshold by government F1 over the same governments, then the
+    sentence threshold of kept governments by answer F1 over the same sentences."""
     from sklearn.linear_model import LogisticRegression
 
     features = government_features(records, article)
@@ -137,6 +143,13 @@ def fit_government_step(records: pd.DataFrame, article: str = "episode", seed: i
     step = GovernmentStep(tuple(float(c) for c in model.coef_[0]), float(model.intercept_[0]), 0.5)
     p = step.predict(features)
     step.threshold = max(THRESHOLD_GRID, key=lambda t: (_f1(y, p >= t), -abs(t - 0.5)))
+    rows = decide_governments(records.reset_index(drop=True).assign(article=records[article].astype(str).to_numpy()),
+                              step)
+    truth = (rows["label"] == "answer").to_numpy()
+    kept = _eligible(rows) & (rows["p_government"] >= step.threshold)
+    best = rows.index.isin(rows[kept].groupby(["article", "actor"])["p_answer"].idxmax().to_numpy())
+    step.sentence_threshold = max(THRESHOLD_GRID, key=lambda t: (
+        _f1(truth, (kept & ((rows["p_answer"] >= t) | best)).to_numpy()), -abs(t - ANSWER_THRESHOLD)))
     return step
 
 
@@ -147,8 +160,9 @@ def _f1(truth: np.ndarray, kept: np.ndarray) -> float:
 
 def decide_governments(candidates: pd.DataFrame, step: GovernmentStep) -> pd.DataFrame:
     """``candidates`` (after the answer step) with ``p_government`` and ``answer`` decided by government:
-    a kept government keeps the sentences the answer step took, or else its most probable one; a
-    dropped government has none."""
+    a kept government answers with its sentences whose ``p_answer`` reaches the step's sentence
+    threshold (those the answer step took, at the default), or else its most probable one; a dropped
+    government has none."""
     out = candidates.copy()
     if out.empty:
         out["p_government"] = pd.Series(dtype=float)
@@ -160,7 +174,8 @@ def decide_governments(candidates: pd.DataFrame, step: GovernmentStep) -> pd.Dat
     eligible = _eligible(out)
     kept = eligible & (out["p_government"] >= step.threshold)
     best = out[kept].groupby(["article", "actor"])["p_answer"].idxmax()
-    out["answer"] = kept & (out["answer"] | out.index.isin(best.to_numpy()))
+    taken = out["p_answer"] >= step.sentence_threshold
+    out["answer"] = kept & (taken | out.index.isin(best.to_numpy()))
     return out
 
 

@@ -149,3 +149,14 @@ def test_an_answers_run_with_government_step_saves_and_reports_it(tmp_path):
     assert report["governments"].tolist() == [32, 32] and report["answering"].tolist() == [16, 16]
     with pytest.raises(ConfigError, match="evaluate.government_step needs evaluate.refit"):
         load_config(tmp_path / "answers.yaml", ["evaluate.refit=false"])
+
+
+def test_a_kept_governments_answers_are_its_sentences_from_the_sentence_threshold():
+    frame = _candidates([("Chad", 1, 0.35, "response", ""), ("Chad", 2, 0.45, "response", ""),
+                         ("Chad", 3, 0.7, "response", "")])
+    keep_all = tuple(0.0 for _ in GOVERNMENT_FEATURES)  # p_government 0.5 for every government
+    assert decide_governments(frame, GovernmentStep(keep_all, 0.0, 0.5))["answer"].tolist() == [False, False, True]
+    lower = GovernmentStep(keep_all, 0.0, 0.5, sentence_threshold=0.4)
+    assert decide_governments(frame, lower)["answer"].tolist() == [False, True, True]
+    # The answer step's own verdict does not count once the government step decides.
+    assert decide_governments(frame.assign(answer=True), lower)["answer"].tolist() == [False, True, True]
