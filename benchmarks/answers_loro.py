@@ -10,8 +10,9 @@ found and the answer precision / recall / F1, as ``stance evaluate-articles`` co
 ``--cv K`` it also prints the article-level K-fold cross-validated answer F1 of
 ``stance run configs/answers.yaml --set evaluate.cross_validation=K`` (the answer class's F1 over
 the pooled out-of-fold predictions) on the records of all the articles, and the government
-recall / precision / F1 over the records' governments, by the best sentence and by the government
-step fitted 5-fold by article on those out-of-fold probabilities. With ``--government K`` each round is also decided by government
+recall / precision / F1 over the records' governments and the answer F1 over their sentences,
+sentence by sentence and by the government step fitted 5-fold by article on those out-of-fold
+probabilities. With ``--government K`` each round is also decided by government
 (``stance.articles.governments``): the step is fitted on K-fold out-of-fold answer probabilities
 of the training rounds, as ``evaluate.government_step`` fits it on the run's.
 
@@ -163,12 +164,12 @@ def cross_validated_f1(config, records: pd.DataFrame, folds: int) -> dict[str, f
     figures = {"cv_answer_precision": float(row["precision"]), "cv_answer_recall": float(row["recall"]),
                "cv_answer_f1": float(row["f1"])}
     # Government figures over the records' governments (one with a gold answer sentence answers):
-    # by the best sentence, and by the government step fitted 5-fold by article on the out-of-fold p.
+    # sentence by sentence, and by the government step fitted 5-fold by article on the out-of-fold p.
     oof = records.merge(predictions[["id", "p_answer"]], on="id")
     for decision in government_step_report(oof, 5).itertuples(index=False):
-        key = "best" if decision.decision.startswith("best") else "step"
-        figures.update({f"cv_gov_{key}_recall": decision.recall, f"cv_gov_{key}_precision": decision.precision,
-                        f"cv_gov_{key}_f1": decision.f1})
+        key = "sentences" if decision.decision.startswith("sentence") else "step"
+        figures.update({f"cv_{key}_gov_recall": decision.recall, f"cv_{key}_gov_precision": decision.precision,
+                        f"cv_{key}_gov_f1": decision.f1, f"cv_{key}_answer_f1": decision.answer_f1})
     return figures
 
 

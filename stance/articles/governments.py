@@ -180,25 +180,35 @@ def decide_governments(candidates: pd.DataFrame, step: GovernmentStep) -> pd.Dat
 
 
 def government_step_report(records: pd.DataFrame, folds: int = 5, article: str = "episode") -> pd.DataFrame:
-    """Government recall, precision and F1 over labelled records with out-of-fold ``p_answer``:
-    a government kept by its best sentence (``p_answer`` >= :data:`ANSWER_THRESHOLD`, the answer
-    step alone), and by the government step, itself fitted ``folds``-fold by article."""
+    """Government recall, precision and F1, and the answers' (sentences'), over labelled records
+    with out-of-fold ``p_answer``: decided sentence by sentence (``p_answer`` >=
+    :data:`ANSWER_THRESHOLD`, the answer step alone; a government answers when one of its sentences
+    does), and by the government step, itself fitted ``folds``-fold by article."""
     from sklearn.model_selection import GroupKFold
 
-    features = government_features(records, article)
-    labels = government_labels(records[_eligible(records)], article)
-    truth = np.array([bool(labels.get((a, g), False)) for a, g in zip(features[article], features["actor"],
+    rows = records.reset_index(drop=True)
+    rows = rows.assign(article=rows[article].astype(str))
+    features = government_features(rows, "article")
+    labels = government_labels(rows[_eligible(rows)], "article")
+    truth = np.array([bool(labels.get((a, g), False)) for a, g in zip(features["article"], features["actor"],
                                                                        strict=True)])
-    by_step = np.zeros(len(features), dtype=bool)
-    for rest, held in GroupKFold(n_splits=folds).split(features, groups=features[article]):
-        step = fit_government_step(records[records[article].astype(str).isin(set(features[article].iloc[rest]))],
-                                   article)
+    by_step, answers = np.zeros(len(features), dtype=bool), np.zeros(len(rows), dtype=bool)
+    for rest, held in GroupKFold(n_splits=folds).split(features, groups=features["article"]):
+        step = fit_government_step(rows[rows["article"].isin(set(features["article"].iloc[rest]))], "article")
         by_step[held] = step.predict(features.iloc[held]) >= step.threshold
-    rows = []
-    for name, kept in (("best sentence", features["top"].to_numpy() >= ANSWER_THRESHOLD),
-                       (f"government step ({folds}-fold by article)", by_step)):
-        hit = int((truth & kept).sum())
-        rows.append({"decision": name, "governments": len(features), "answering": int(truth.sum()),
-                     "kept": int(kept.sum()), "recall": round(hit / max(truth.sum(), 1), 4),
-                     "precision": round(hit / max(kept.sum(), 1), 4), "f1": round(_f1(truth, kept), 4)})
-    return pd.DataFrame(rows)
+        in_held = rows["article"].isin(set(features["article"].iloc[held])).to_numpy()
+        answers[in_held] = decide_governments(rows[in_held], step)["answer"].to_numpy()
+    sentence_truth = (rows["label"] == "answer").to_numpy()
+    table = []
+    for name, kept, taken in (
+            ("sentence by sentence", features["top"].to_numpy() >= ANSWER_THRESHOLD,
+             (rows["p_answer"] >= ANSWER_THRESHOLD).to_numpy() & _eligible(rows).to_numpy()),
+            (f"government step ({folds}-fold by article)", by_step, answers)):
+        hit, right = int((truth & kept).sum()), int((sentence_truth & taken).sum())
+        table.append({"decision": name, "governments": len(features), "answering": int(truth.sum()),
+                      "kept": int(kept.sum()), "recall": round(hit / max(truth.sum(), 1), 4),
+                      "precision": round(hit / max(kept.sum(), 1), 4), "f1": round(_f1(truth, kept), 4),
+                      "answer_recall": round(right / max(sentence_truth.sum(), 1), 4),
+                      "answer_precision": round(right / max(taken.sum(), 1), 4),
+                      "answer_f1": round(_f1(sentence_truth, taken), 4)})
+    return pd.DataFrame(table)

@@ -145,7 +145,7 @@ def test_an_answers_run_with_government_step_saves_and_reports_it(tmp_path):
     step = load_government_step(run.path)
     assert isinstance(step, GovernmentStep) and run.manifest()["government_step"]["threshold"] == step.threshold
     report = pd.read_csv(run.reports_dir("cross_validation") / "governments.csv")
-    assert report["decision"].tolist() == ["best sentence", "government step (4-fold by article)"]
+    assert report["decision"].tolist() == ["sentence by sentence", "government step (4-fold by article)"]
     assert report["governments"].tolist() == [32, 32] and report["answering"].tolist() == [16, 16]
     with pytest.raises(ConfigError, match="evaluate.government_step needs evaluate.refit"):
         load_config(tmp_path / "answers.yaml", ["evaluate.refit=false"])
