@@ -58,7 +58,7 @@ class ArticlesResult:
     governments: pd.DataFrame
     statements: pd.DataFrame
     requests: pd.DataFrame
-    answer_step: str = "rules"  # "rules", or the answer run that chose the answers
+    answer_step: str = "rules"  # "rules", or the answer run that chose the answers (and "with its government step")
 
 
 def extract_candidates(text: str, name: str = "article", *, gazetteer: Gazetteer | None = None,
@@ -197,8 +197,8 @@ def analyze_articles(paths: Sequence[str | Path], run: str | Path | None = None,
         "request": a.request.phrase if a.request else "", "governments": len(a.governments),
         "statements": len(a.statements), "set_aside": len(a.excluded),
     } for a in analyses])
-    return ArticlesResult(analyses, governments, statements, requests,
-                          str(answer_run) if answer_run is not None else "rules")
+    used = "rules" if answer_run is None else f"{answer_run}{' with its government step' if government_step else ''}"
+    return ArticlesResult(analyses, governments, statements, requests, used)
 
 
 #: Name of the experiment (``configs/answers.yaml``) whose newest run ``--answers auto`` takes.

@@ -118,7 +118,7 @@ def test_analyze_text_with_a_government_step_reads_the_best_sentence_of_a_kept_g
 
 
 def test_an_answers_run_with_government_step_saves_and_reports_it(tmp_path):
-    from stance.articles.pipeline import load_government_step
+    from stance.articles.pipeline import analyze_articles, load_government_step
     from stance.config import load_config
     from stance.errors import ConfigError
     from stance.recipes import cross_validate
@@ -147,6 +147,10 @@ def test_an_answers_run_with_government_step_saves_and_reports_it(tmp_path):
     report = pd.read_csv(run.reports_dir("cross_validation") / "governments.csv")
     assert report["decision"].tolist() == ["sentence by sentence", "government step (4-fold by article)"]
     assert report["governments"].tolist() == [32, 32] and report["answering"].tolist() == [16, 16]
+    result = analyze_articles([], articles=[("t", "NATO asked allies to send troops.\n\nItaly said it would send troops.\n")],
+                              answers=run.path, backend="rules")
+    assert result.answer_step == f"{run.path} with its government step"
+    assert "p_government" in result.analyses[0].candidates.columns
     with pytest.raises(ConfigError, match="evaluate.government_step needs evaluate.refit"):
         load_config(tmp_path / "answers.yaml", ["evaluate.refit=false"])
 
