@@ -211,7 +211,7 @@ def main(argv=None) -> None:
         model = train_answer_step(config, train, args.fit)
         step = fit_government_step(out_of_fold(config, train, args.government)) if args.government else None
         if step is not None:
-            print(f"government step: threshold {step.threshold}, "
+            print(f"government step: threshold {step.threshold}, sentence threshold {step.sentence_threshold}, "
                   + ", ".join(f"{f} {c:+.2f}" for f, c in zip(step.features, step.coef, strict=True)), flush=True)
         figures[f"round{r}"] = score_round(held, texts, (model, config.input.mode), stance_model, gazetteer,
                                            expected, gold, step)
