@@ -29,8 +29,8 @@ def _candidates(rows) -> pd.DataFrame:
 
 def test_government_features_by_hand():
     frame = _candidates([
-        ("Italy", 1, 0.9, "response", "ctx_status_response ctx_where_lede ctx_shared ctx_gov_in_headline "
-                                      "ctx_gov_mentions_3 ctx_gov_object_some ctx_gov_listed_none"),
+        ("Italy", 1, 0.9, "response", ("ctx_status_response ctx_where_lede ctx_shared ctx_gov_in_headline "
+                                       "ctx_gov_mentions_3 ctx_gov_object_some ctx_gov_listed_none")),
         ("Italy", 2, 0.3, "mention", "ctx_status_mention ctx_single ctx_gov_mentions_3 ctx_gov_object_some"),
         ("Italy", 3, 0.6, "response", "ctx_status_response ctx_single ctx_quoted ctx_gov_mentions_3"),
         ("Libya", 2, 0.8, "target", "ctx_status_target"),  # the request's target may not answer: left out
@@ -102,7 +102,7 @@ def test_analyze_text_with_a_government_step_reads_the_best_sentence_of_a_kept_g
             "Canada said on Friday the economy was growing faster than expected this year.\n")
 
     class Unsure:  # an answer step that takes nothing
-        labels = ["answer", "not_answer"]
+        labels = ("answer", "not_answer")
 
         def predict_proba(self, inputs):
             return np.column_stack([np.full(len(inputs.texts), 0.3), np.full(len(inputs.texts), 0.7)])
