@@ -1,7 +1,7 @@
 """Leave-one-round-out and cross-validated figures of the answer step (issue 21: who answers).
 
 The development articles in ``data/articles/`` were written in rounds (the first articles, then the
-held-out rounds 1-6 listed by ``results-round{r}-heldout/``). For each round ``r`` asked for, the
+held-out rounds 1-7 listed by ``results-round{r}-heldout/``). For each round ``r`` asked for, the
 answer step is trained as ``stance run configs/answers.yaml`` trains it (the configured model fitted
 on every other round's ``stance articles sentences`` records, C chosen on a dev slice of whole
 articles) and ``stance analyze`` runs on round ``r``'s articles with it and with the default stance
@@ -9,9 +9,14 @@ run; the script prints government recall and precision, stance accuracy among th
 found and the answer precision / recall / F1, as ``stance evaluate-articles`` computes them. With
 ``--cv K`` it also prints the article-level K-fold cross-validated answer F1 of
 ``stance run configs/answers.yaml --set evaluate.cross_validation=K`` (the answer class's F1 over
-the pooled out-of-fold predictions) on the records of all the articles.
+the pooled out-of-fold predictions) on the records of all the articles, and the government
+recall / precision / F1 over the records' governments and the answer F1 over their sentences,
+sentence by sentence and by the government step fitted 5-fold by article on those out-of-fold
+probabilities. With ``--government K`` each round is also decided by government
+(``stance.articles.governments``): the step is fitted on K-fold out-of-fold answer probabilities
+of the training rounds, as ``evaluate.government_step`` fits it on the run's.
 
-    flock /tmp/cpu.lock nice -n 19 .venv/bin/python benchmarks/answers_loro.py --rounds 4 5 --cv 5
+    flock /tmp/cpu.lock nice -n 19 .venv/bin/python benchmarks/answers_loro.py --rounds 5 6 7 --government 5 --cv 5
 
 Not a test: it trains one answer model per round and classifies every statement with the
 stance run (a few minutes on two cores).
@@ -34,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from stance.articles.answers import answer_counts, answer_f1, load_gold_answers
 from stance.articles.gazetteer import load_gazetteer
+from stance.articles.governments import fit_government_step, government_step_report
 from stance.articles.pipeline import analyze_text, answer_sentences, read_articles
 from stance.articles.scoring import load_expected
 from stance.config import apply_overrides, load_config
@@ -104,9 +110,29 @@ def train_answer_step(config, records: pd.DataFrame, how: str = "refit"):
     return classifier
 
 
-def score_round(names, texts, answer_model, stance_model, gazetteer, expected, gold) -> dict[str, float]:
+def out_of_fold(config, records: pd.DataFrame, folds: int) -> pd.DataFrame:
+    """``records`` with ``p_answer`` from a ``folds``-fold cross-validation by article, each fold
+    fitted as ``stance run`` with ``evaluate.cross_validation`` fits it (a dev slice selects C)."""
+    from sklearn.model_selection import GroupKFold
+
+    from stance.models import TextInputs
+    from stance.recipes.cross_validation import _hold_out_dev
+    from stance.recipes.steps import calibrate, fit
+
+    frame = records.reset_index(drop=True)
+    p = np.zeros(len(frame))
+    for rest, held in GroupKFold(n_splits=folds).split(frame, groups=frame["episode"]):
+        parts = _hold_out_dev(frame.iloc[rest].reset_index(drop=True), config)
+        classifier, _ = fit(config, parts)
+        calibrate(classifier, parts["dev"], config)
+        proba = classifier.predict_proba(TextInputs.from_frame(frame.iloc[held], config.input.mode))
+        p[held] = proba[:, list(classifier.labels).index("answer")]
+    return frame.assign(p_answer=p.round(4))
+
+
+def score_round(names, texts, answer_model, stance_model, gazetteer, expected, gold, governments=None) -> dict[str, float]:
     analyses = [analyze_text(texts[n], n, gazetteer=gazetteer, classifier=stance_model[0], mode=stance_model[1],
-                             answers=answer_model) for n in names]
+                             answers=answer_model, governments=governments) for n in names]
     found = pd.concat([a.governments for a in analyses], ignore_index=True)
     found = found[["article", "actor", "stance"]] if len(found) else pd.DataFrame(columns=["article", "actor", "stance"])
     want = expected[expected["article"].isin(names)]
@@ -129,13 +155,22 @@ def cross_validated_f1(config, records: pd.DataFrame, folds: int) -> dict[str, f
         path = Path(tmp) / "sentences.jsonl"
         records.to_json(path, orient="records", lines=True)
         cfg = apply_overrides(config, {"data.path": str(path), "output.dir": tmp, "evaluate.bootstrap": 0,
-                                           "evaluate.refit": False},
+                                           "evaluate.refit": False, "evaluate.government_step": False},
                               source="answers_loro")
         result = cross_validate(cfg, folds)
         per_class = pd.read_csv(result.run.path / "reports" / "cross_validation" / "per_class.csv")
+        predictions = pd.read_csv(result.run.path / "reports" / "cross_validation" / "predictions.csv")
     row = per_class[per_class.iloc[:, 0] == "answer"].iloc[0]
-    return {"cv_answer_precision": float(row["precision"]), "cv_answer_recall": float(row["recall"]),
-            "cv_answer_f1": float(row["f1"])}
+    figures = {"cv_answer_precision": float(row["precision"]), "cv_answer_recall": float(row["recall"]),
+               "cv_answer_f1": float(row["f1"])}
+    # Government figures over the records' governments (one with a gold answer sentence answers):
+    # sentence by sentence, and by the government step fitted 5-fold by article on the out-of-fold p.
+    oof = records.merge(predictions[["id", "p_answer"]], on="id")
+    for decision in government_step_report(oof, 5).itertuples(index=False):
+        key = "sentences" if decision.decision.startswith("sentence") else "step"
+        figures.update({f"cv_{key}_gov_recall": decision.recall, f"cv_{key}_gov_precision": decision.precision,
+                        f"cv_{key}_gov_f1": decision.f1, f"cv_{key}_answer_f1": decision.answer_f1})
+    return figures
 
 
 def main(argv=None) -> None:
@@ -147,6 +182,9 @@ def main(argv=None) -> None:
     parser.add_argument("--stance-run", default=DEFAULT_STANCE_RUN)
     parser.add_argument("--fit", choices=["refit", "split", "all"], default="refit",
                         help="how each round's answer model is fitted (train_answer_step)")
+    parser.add_argument("--government", type=int, default=0,
+                        help="also decide by government (stance.articles.governments), its step fitted on "
+                             "K-fold out-of-fold answer probabilities of the training rounds (0: no)")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args(argv)
     config = load_config(args.config, args.set)
@@ -169,9 +207,14 @@ def main(argv=None) -> None:
         stance_model = (CachedClassifier(classifier), mode)
     for r in args.rounds:
         held = [n for n, k in rounds.items() if k == r]
-        model = train_answer_step(config, records[~records["episode"].isin(held)], args.fit)
+        train = records[~records["episode"].isin(held)]
+        model = train_answer_step(config, train, args.fit)
+        step = fit_government_step(out_of_fold(config, train, args.government)) if args.government else None
+        if step is not None:
+            print(f"government step: threshold {step.threshold}, sentence threshold {step.sentence_threshold}, "
+                  + ", ".join(f"{f} {c:+.2f}" for f, c in zip(step.features, step.coef, strict=True)), flush=True)
         figures[f"round{r}"] = score_round(held, texts, (model, config.input.mode), stance_model, gazetteer,
-                                           expected, gold)
+                                           expected, gold, step)
         print(f"round {r} ({len(held)} articles): "
               + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                           for k, v in figures[f"round{r}"].items()) + f" ({time.time() - start:.0f} s)", flush=True)

@@ -162,6 +162,14 @@ class EvaluationConfig(_Section):
         "fold) and save it as the run's model, so that the run predicts (stance predict, stance analyze --answers); "
         "the reports and metrics stay the pooled out-of-fold figures. false: a cross-validation run saves no model.",
     )
+    government_step: bool = Field(
+        False,
+        description="With refit, for the answer step of articles (labels answer / not_answer): also fit the "
+        "government step (stance.articles.governments: which governments answer, from all their sentences' "
+        "out-of-fold answer probabilities and context) on the pooled out-of-fold predictions, save it as "
+        "model/governments.json, which stance analyze then applies, and report it in "
+        "reports/cross_validation/governments.csv.",
+    )
 
 
 class PredictConfig(_Section):
@@ -290,6 +298,9 @@ class ExperimentConfig(_Section):
             raise ValueError("evaluate.refit needs evaluate.cross_validation: only a cross-validation run has "
                              "out-of-fold figures to report beside a model fitted on all the data; set "
                              "evaluate.cross_validation (e.g. 5) or leave refit false")
+        if self.evaluate.government_step and not (self.evaluate.refit and "answer" in self.data.labels):
+            raise ValueError("evaluate.government_step needs evaluate.refit and the labels answer / not_answer: "
+                             "it is fitted on the answer step's out-of-fold predictions and saved with its model")
         if not entry.uses_train_seed and (self.seeds or "train.seed" in (self.sweep or {})):
             raise ValueError(f"model.type {self.model.type!r} takes its seeds from model.params, not train.seed: "
                              "a seeds sweep over it would train the same model once per seed; vary "

@@ -331,6 +331,7 @@ SETUPS: dict[str, Callable[[Path, dict], None]] = {
     "config_wrong_type": _file("wrong_type.yaml", "train: {epochs: many}\n"),
     "config_unknown_model": _file("bad_model.yaml", "model: {type: transformr}\n"),
     "config_refit_without_cross_validation": _file("refit.yaml", "evaluate: {refit: true}\n"),
+    "config_government_step_without_refit": _file("government.yaml", "evaluate: {government_step: true}\n"),
     "config_circular_base": _with(_file("a.yaml", "base: b.yaml\n"), _file("b.yaml", "base: a.yaml\n")),
     "bad_override": _toy,
     "split_file_missing": _toy,

@@ -119,7 +119,7 @@ def answer_context(status: str, how: str, kind: str, earlier: bool, *, is_reques
 def answer_candidates(found: pd.DataFrame, requesters: Sequence[str] = (), request: str = "",
                       year: int | None = None, n_paragraphs: int | None = None,
                       actor_kinds: dict[str, str] | None = None, *, gazetteer=None, title: str = "",
-                      request_sentence: str = "") -> pd.DataFrame:
+                      request_sentence: str = "", profile: dict[str, tuple[int, int, int]] | None = None) -> pd.DataFrame:
     """Every attributed sentence of one article's ``statements_frame``, one row per government.
 
     Adds ``answer_text`` (what the answer model reads), ``context`` (:func:`answer_context`),
@@ -128,7 +128,8 @@ def answer_candidates(found: pd.DataFrame, requesters: Sequence[str] = (), reque
     the model learns "thegov abstained" and "sponsored by thegov" for any government, not which
     countries tend to answer), and the context says whether the government is named in the
     headline (``title``) and in the request's sentence, and in how many sentences
-    (:func:`government_context`); without it, the sentence, with the government in brackets when
+    (:func:`government_context`) and, with ``profile`` (:func:`mention_profile`), how it is named
+    across the article (:func:`profile_words`); without it, the sentence, with the government in brackets when
     the sentence names several, so that each row has its own text (as with the gazetteer when the
     sentence reads the same for several governments).
     """
@@ -154,7 +155,7 @@ def answer_candidates(found: pd.DataFrame, requesters: Sequence[str] = (), reque
         rows.loc[alike, "answer_text"] = rows.loc[alike, "answer_text"] + " (" + number.astype(str) + ")"
         named = {"headline": _named(title, gazetteer, year), "request": _named(request_sentence, gazetteer, year)}
         sentences = rows.groupby("actor")["position"].transform("nunique")
-        government = [(*government_context(a, named, int(n)), *w)
+        government = [(*government_context(a, named, int(n)), *(profile_words(profile.get(a)) if profile else ()), *w)
                       for a, n, w in zip(rows["actor"], sentences, near, strict=True)]
     else:
         rows["answer_text"] = [f"{t} ({a})" if s else str(t)
@@ -218,6 +219,36 @@ def near_words(marked: str, window: int = NEAR_WINDOW) -> tuple[str, ...]:
                 if other not in (THIS_GOVERNMENT, "the", "and") and len(other) > 2:
                     near[f"near_{_token(other)}"] = None
     return tuple(near)
+
+
+def mention_profile(sentences: Sequence, gazetteer, year: int | None = None) -> dict[str, tuple[int, int, int]]:
+    """Per government (by the era of ``year``), over every sentence of the article: how often it is
+    named, how often as an object (after a preposition or a verb of asking: "troops in Mali",
+    "urged Japan") and how often in a list of three governments or more. A government mostly named
+    as an object is the place or target of the request more often than an answerer."""
+    from stance.articles.attribution import _PREPOSITION_BEFORE
+
+    profile: dict[str, list[int]] = {}
+    for sentence in sentences:
+        text = str(getattr(sentence, "text", sentence))
+        mentions = [(m, era_actor(m.actors[0], year)) for m in gazetteer.find(text)]
+        listed = len({a for _, a in mentions if gazetteer.kinds.get(a, "country") == "country"}) >= 3
+        for mention, actor in mentions:
+            counts = profile.setdefault(actor, [0, 0, 0])
+            counts[0] += 1
+            counts[1] += bool(_PREPOSITION_BEFORE.search(text[:mention.start]))
+            counts[2] += listed
+    return {actor: (n, obj, lst) for actor, (n, obj, lst) in profile.items()}
+
+
+def profile_words(profile: tuple[int, int, int] | None) -> tuple[str, ...]:
+    """:func:`mention_profile`'s counts of one government as context words."""
+    n, obj, listed = profile or (0, 0, 0)
+
+    def share(k: int) -> str:
+        return "none" if k == 0 else "most" if 2 * k >= n else "some"
+
+    return (f"gov_mentions_{min(n, 5)}", f"gov_object_{share(obj)}", f"gov_listed_{share(listed)}")
 
 
 def _named(text: str, gazetteer, year: int | None) -> set[str]:

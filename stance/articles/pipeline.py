@@ -17,6 +17,7 @@ from stance.articles.answers import (
     answer_candidates,
     era_actor,
     gold_labels,
+    mention_profile,
     mention_rows,
     predict_answers,
     rule_answers,
@@ -31,6 +32,7 @@ from stance.articles.extraction import (
     statements_frame,
 )
 from stance.articles.gazetteer import Gazetteer, load_gazetteer
+from stance.articles.governments import GOVERNMENT_FILE, GovernmentStep, decide_governments
 from stance.articles.requests import Request, detect_request, recognised_states, request_targets
 from stance.articles.text import Article, article_sentences, clean_article
 from stance.errors import DataError, StanceError
@@ -56,7 +58,7 @@ class ArticlesResult:
     governments: pd.DataFrame
     statements: pd.DataFrame
     requests: pd.DataFrame
-    answer_step: str = "rules"  # "rules", or the answer run that chose the answers
+    answer_step: str = "rules"  # "rules", or the answer run that chose the answers (and "with its government step")
 
 
 def extract_candidates(text: str, name: str = "article", *, gazetteer: Gazetteer | None = None,
@@ -84,7 +86,8 @@ def extract_candidates(text: str, name: str = "article", *, gazetteer: Gazetteer
     found = set_aside_non_answerers(found, gazetteer.kinds, targets, requesters)
     candidates = answer_candidates(found, requesters, request.phrase if request else "",
                                    article.year, len(article.paragraphs), gazetteer.kinds, gazetteer=gazetteer,
-                                   title=article.title, request_sentence=request.sentence if request else "")
+                                   title=article.title, request_sentence=request.sentence if request else "",
+                                   profile=mention_profile(sentences, gazetteer, article.year))
     return article, request, found, candidates
 
 
@@ -102,16 +105,21 @@ def _merge_same_actor(found: pd.DataFrame) -> pd.DataFrame:
 
 
 def analyze_text(text: str, name: str = "article", *, gazetteer: Gazetteer | None = None, classifier=None,
-                 mode: str = "text", backend: str = "auto", answers=None, aggregate: str = "latest") -> ArticleAnalysis:
+                 mode: str = "text", backend: str = "auto", answers=None, aggregate: str = "latest",
+                 governments: GovernmentStep | None = None) -> ArticleAnalysis:
     """Analyse one article's text: request, answers, their labels, each government's stance.
 
     ``answers`` is a trained answer step ``(classifier, mode)`` (:func:`load_answer_model`); without
-    it the rules decide which statements answer. ``aggregate`` names the rule that turns a
+    it the rules decide which statements answer. ``governments`` (with ``answers``) decides by government
+    which of them answer (:func:`~stance.articles.governments.decide_governments`). ``aggregate`` names the rule that turns a
     government's answers into its stance (:data:`~stance.articles.extraction.AGGREGATIONS`).
     """
     article, request, found, candidates = extract_candidates(text, name, gazetteer=gazetteer, backend=backend)
     candidates = predict_answers(candidates, *answers) if answers is not None else rule_answers(candidates)
-    chosen = candidates[candidates["answer"]].drop(columns=["answer_text", "context", "requester", "request"])
+    if answers is not None and governments is not None:
+        candidates = decide_governments(candidates, governments)
+    chosen = candidates[candidates["answer"]].drop(columns=["answer_text", "context", "requester", "request",
+                                                            "p_government"], errors="ignore")
     responses = group_statements(chosen.reset_index(drop=True))
     # Set aside: statements the rules saw that are not answers (a bare mention was never a statement).
     excluded = pd.concat([found[found["actor"] == ""],
@@ -167,7 +175,8 @@ def analyze_articles(paths: Sequence[str | Path], run: str | Path | None = None,
 
     Without ``run`` the statements are extracted and attributed but not classified. ``answers``
     is the answer run that picks the answering statements (:func:`resolve_answer_run` reads
-    ``auto`` and ``rules``); without one the rules pick them.
+    ``auto`` and ``rules``), with its government step where it saved one (:func:`load_government_step`);
+    without one the rules pick them.
     """
     if aggregate not in AGGREGATIONS:  # before any work
         raise StanceError(f"unknown aggregation {aggregate!r}", hint=f"use one of: {', '.join(AGGREGATIONS)}")
@@ -175,10 +184,11 @@ def analyze_articles(paths: Sequence[str | Path], run: str | Path | None = None,
         gazetteer = load_gazetteer(gazetteer)
     answer_run = resolve_answer_run(answers)
     answer_model = load_answer_model(answer_run) if answer_run is not None else None
+    government_step = load_government_step(answer_run) if answer_run is not None else None
     classifier, mode = load_article_model(run) if run is not None else (None, "text")
     texts = list(articles) if articles is not None else read_articles(paths)
     analyses = [analyze_text(text, name, gazetteer=gazetteer, classifier=classifier, mode=mode, backend=backend,
-                             answers=answer_model, aggregate=aggregate)
+                             answers=answer_model, aggregate=aggregate, governments=government_step)
                 for name, text in texts]
     governments = pd.concat([a.governments for a in analyses], ignore_index=True) if analyses else pd.DataFrame()
     statements = pd.concat([a.statements for a in analyses], ignore_index=True) if analyses else pd.DataFrame()
@@ -187,8 +197,8 @@ def analyze_articles(paths: Sequence[str | Path], run: str | Path | None = None,
         "request": a.request.phrase if a.request else "", "governments": len(a.governments),
         "statements": len(a.statements), "set_aside": len(a.excluded),
     } for a in analyses])
-    return ArticlesResult(analyses, governments, statements, requests,
-                          str(answer_run) if answer_run is not None else "rules")
+    used = "rules" if answer_run is None else f"{answer_run}{' with its government step' if government_step else ''}"
+    return ArticlesResult(analyses, governments, statements, requests, used)
 
 
 #: Name of the experiment (``configs/answers.yaml``) whose newest run ``--answers auto`` takes.
@@ -229,6 +239,15 @@ def load_answer_model(run: str | Path):
     from stance.predict import load_predictor
 
     return load_predictor(run)
+
+
+def load_government_step(run: str | Path) -> GovernmentStep | None:
+    """The government step saved with an answer run (``evaluate.government_step``), or None
+    (a run without one: each sentence decides alone)."""
+    for path in (Path(run) / "model" / GOVERNMENT_FILE, Path(run) / GOVERNMENT_FILE):  # a run, or its model
+        if path.is_file():
+            return GovernmentStep.load(path)
+    return None
 
 
 def _slug(text: str) -> str:

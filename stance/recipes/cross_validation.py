@@ -127,8 +127,24 @@ def cross_validate(config: ExperimentConfig, folds: int | None = None, *,
                 **{name: len(part) for name, part in parts.items()},
                 "dev_episodes": sorted(parts["dev"][group].astype(str).unique()),
                 "temperature": float(classifier.temperature)})
+            if config.evaluate.government_step:
+                _fit_government_step(run, frame, proba[:, labels.index("answer")], k)
         shutil.rmtree(run.path / FOLDS_DIR, ignore_errors=True)
     return CrossValidation(conclude_run(run), fold_table, aggregate, evaluation)
+
+
+def _fit_government_step(run: Run, frame: pd.DataFrame, p_answer: np.ndarray, folds: int) -> None:
+    """Fit the articles' government step on the pooled out-of-fold answer probabilities, save it
+    beside the model and report it (its own figures cross-validated by episode)."""
+    from stance.articles.governments import GOVERNMENT_FILE, fit_government_step, government_step_report
+
+    records = frame.assign(p_answer=p_answer.round(4))
+    step = fit_government_step(records)
+    step.save(run.model_dir / GOVERNMENT_FILE)
+    table = government_step_report(records, folds)
+    table.to_csv(run.reports_dir(CROSS_VALIDATION) / "governments.csv", index=False)
+    run.update_manifest(government_step={"threshold": step.threshold,
+                                         **dict(zip(step.features, step.coef, strict=True))})
 
 
 def refit_on_all(config: ExperimentConfig, frame: pd.DataFrame) -> tuple[Classifier, dict[str, pd.DataFrame]]:
