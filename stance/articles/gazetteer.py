@@ -29,7 +29,8 @@ NOT_GOVERNMENTS: tuple[str, ...] = (
     "Canberra Times", "Sydney Morning Herald", "Globe and Mail", "Times of India", "Berliner Zeitung",
     "Financial Times", "Deutsche Welle", "Associated Press", "Agence France-Presse", "Moscow Olympics",
     "Moscow Games", "Moscow Summer Games", "Washington Consensus", "German Marshall Fund", "Minsk agreements",
-    "Minsk accords", "Minsk Protocol", "Lima Group",
+    "Minsk accords", "Minsk Protocol", "Lima Group", "Indian Ocean", "Rome Statute", "Helsinki Final Act",
+    "Helsinki Accords", "Helsinki accords",
     # Groups of member governments, not the alliance or union speaking.
     "NATO allies", "NATO members", "NATO member states", "NATO partners", "NATO countries", "EU members",
     "EU member states", "EU countries", "EU governments",
@@ -77,12 +78,21 @@ class Gazetteer:
         return sorted({government for government, _ in self.aliases.values()})
 
     def find(self, text: str) -> list[Mention]:
-        """Aliases of governments in ``text``, left to right, longest match first."""
-        found = []
+        """Aliases of governments in ``text``, left to right, longest match first.
+
+        An institution right after another government's demonym is that government's, not its own
+        ("the Honduran Congress" is Honduras, not the United States): only the demonym is kept.
+        """
+        found: list[Mention] = []
         for match in self._alias_re.finditer(text):
             entry = self.aliases.get(match.group(0))
-            if entry is not None:
-                found.append(Mention(match.start(), match.end(), match.group(0), entry[1], (entry[0],)))
+            if entry is None:
+                continue
+            before = found[-1] if found else None
+            if (entry[1] == "institutions" and before is not None and before.kind == "demonyms"
+                    and text[before.end:match.start()] == " " and before.actors != (entry[0],)):
+                continue
+            found.append(Mention(match.start(), match.end(), match.group(0), entry[1], (entry[0],)))
         return found
 
     def find_titles(self, text: str) -> list[Mention]:

@@ -32,6 +32,18 @@ def test_gazetteer_names_governments_by_their_names_of_the_time(gazetteer):
 
 def test_gazetteer_ignores_phrases_that_only_contain_an_alias(gazetteer):
     assert gazetteer.find("Latin American leaders and the Washington Post") == []
+    assert gazetteer.find("across the Indian Ocean under the Rome Statute") == []
+    # Another government's demonym before an institution names that government ("Honduran Congress").
+    assert [m.actors for m in gazetteer.find("The Honduran Congress voted")] == [("Honduras",)]
+    assert [m.actors for m in gazetteer.find("the US Congress voted")] == [("United States",), ("United States",)]
+
+
+def test_gazetteer_knows_the_warsaw_pact_as_an_alliance_and_short_names(gazetteer):
+    assert gazetteer.resolve("Warsaw Pact") == "Warsaw Pact" and gazetteer.kinds["Warsaw Pact"] == "alliance"
+    assert [m.actors for m in gazetteer.find("Warsaw Pact states")] == [("Warsaw Pact",)]  # not Poland
+    assert {n: gazetteer.resolve(n) for n in ("Putrajaya", "Honiara", "Port Vila", "Antigua", "Trinidad")} == {
+        "Putrajaya": "Malaysia", "Honiara": "Solomon Islands", "Port Vila": "Vanuatu",
+        "Antigua": "Antigua and Barbuda", "Trinidad": "Trinidad and Tobago"}
 
 
 def test_user_gazetteer_adds_governments_and_aliases(tmp_path):
