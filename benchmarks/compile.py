@@ -28,7 +28,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", help="run to time (default as for predict_throughput.py)")
     parser.add_argument("--statements", type=int, default=2000, help="statements predicted per pass")
-    parser.add_argument("--no-readme", action="store_true", help="print only; leave benchmarks/README.md alone")
+    parser.add_argument("--no-readme", action="store_true", help="print only; leave benchmarks/RESULTS.md alone")
     parser.add_argument("--block", default="compile", help="README block to rewrite")
     args = parser.parse_args()
     import torch

@@ -58,7 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", help="run whose model to count and time (default as for predict_throughput.py)")
     parser.add_argument("--statements", type=int, default=2000, help="statements predicted in process")
-    parser.add_argument("--no-readme", action="store_true", help="print only; leave benchmarks/README.md alone")
+    parser.add_argument("--no-readme", action="store_true", help="print only; leave benchmarks/RESULTS.md alone")
     parser.add_argument("--block", default="flops", help="README block to rewrite (another machine's figures go "
                         "in a block of their own, e.g. flops-avx2)")
     args = parser.parse_args()

@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--pipeline-batch-size", type=int, default=32)
     parser.add_argument("--test-statements", type=int, help="only the first N of the test split (a quick check)")
     parser.add_argument("--reexport", action="store_true", help="export again even if the exports exist")
-    parser.add_argument("--no-readme", action="store_true", help="print only; leave benchmarks/README.md alone")
+    parser.add_argument("--no-readme", action="store_true", help="print only; leave benchmarks/RESULTS.md alone")
     parser.add_argument("--block", default="onnx_predict", help="README block to rewrite")
     args = parser.parse_args()
     run, model_note = harness.resolve_run(args.run)

@@ -34,7 +34,7 @@ def main() -> None:
                         help="rows per chunk (default: the run's predict.chunk_size)")
     parser.add_argument("--keep", action="store_true", help="keep the large input and output files")
     parser.add_argument("--tiny", action="store_true", help="a tiny random model instead (streaming path only)")
-    parser.add_argument("--no-readme", action="store_true", help="print only; leave benchmarks/README.md alone")
+    parser.add_argument("--no-readme", action="store_true", help="print only; leave benchmarks/RESULTS.md alone")
     args = parser.parse_args()
     from stance.models.inference import cpu_has_fast_bf16
 

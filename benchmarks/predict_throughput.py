@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--precisions", default="fp32,bf16,int8",
                         help="comma-separated; P+compile runs precision P with --compile")
     parser.add_argument("--pipeline-batch-size", type=int, default=32)
-    parser.add_argument("--no-readme", action="store_true", help="print only; leave benchmarks/README.md alone")
+    parser.add_argument("--no-readme", action="store_true", help="print only; leave benchmarks/RESULTS.md alone")
     parser.add_argument("--block", default="predict_throughput", help="README block to rewrite (another machine's figures go "
                         "in a block of their own, e.g. predict_throughput-avx2)")
     args = parser.parse_args()

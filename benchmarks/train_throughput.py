@@ -47,7 +47,7 @@ def main() -> None:
                              "RUN recorded (manifest.json: the run itself, without the process's imports)")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         help="extra config override for both stance commands (for smoke tests, e.g. train.max_steps=5)")
-    parser.add_argument("--no-readme", action="store_true", help="print only; leave benchmarks/README.md alone")
+    parser.add_argument("--no-readme", action="store_true", help="print only; leave benchmarks/RESULTS.md alone")
     parser.add_argument("--block", default="train_throughput", help="README block to rewrite (another machine's figures go "
                         "in a block of their own, e.g. train_throughput-xeon)")
     parser.add_argument("--models", default=",".join(MODEL_CONFIGS),
