@@ -52,7 +52,8 @@ def test_cli_analyze_writes_one_row_per_government(article_run, tmp_path):
     assert again.exit_code == 1 and "already exists" in again.output
 
 
-def test_cli_analyze_reads_stdin_and_folders_without_a_model(tmp_path):
+def test_cli_analyze_reads_stdin_and_folders_without_a_model(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no experiments/ here: --answers auto falls back to the rules
     result = runner.invoke(app, ["analyze", "-", "-o", str(tmp_path / "g.jsonl")], input=LETTER)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in (tmp_path / "g.jsonl").read_text().splitlines()]
