@@ -154,8 +154,10 @@ def fit_government_step(records: pd.DataFrame, article: str = "episode", seed: i
 
 
 def _f1(truth: np.ndarray, kept: np.ndarray) -> float:
-    hit = float((truth & kept).sum())
-    return 2 * hit / (truth.sum() + kept.sum()) if truth.sum() + kept.sum() else 0.0
+    """F1 of the kept items against the true ones (0 when there are neither)."""
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(np.asarray(truth, dtype=bool), np.asarray(kept, dtype=bool), zero_division=0.0))
 
 
 def decide_governments(candidates: pd.DataFrame, step: GovernmentStep) -> pd.DataFrame:
