@@ -57,8 +57,11 @@ def mention_rows(sentences: Sequence, gazetteer, found: pd.DataFrame, article: s
     ("Spain gave a similar answer.", "France, which has ..., gave the clearest refusal."): one
     ``statements_frame`` row each, ``status`` ``mention``, for the answer step to judge.
 
-    A government named after a preposition ("troops to Afghanistan") is an object, not a subject;
-    a sentence already attributed to that government is not repeated.
+    ``kind`` says where the government (or the list it is in: :func:`list_starts`) stands:
+    ``opening`` the sentence, ``inside`` it, or ``object`` after a preposition or a verb of asking.
+    A government alone after one ("troops to Afghanistan") is left out as a place or target; a list
+    there is kept ("with Spain, Italy and Greece sending ships" names three contributors). A
+    sentence already attributed to that government is not repeated.
     """
     from stance.articles.attribution import _PREPOSITION_BEFORE, mask_quotes
     from stance.articles.extraction import _EARLIER
@@ -67,19 +70,41 @@ def mention_rows(sentences: Sequence, gazetteer, found: pd.DataFrame, article: s
     rows = []
     for sentence in sentences:
         masked = mask_quotes(sentence.text)
-        for mention in gazetteer.find(masked):
-            if _PREPOSITION_BEFORE.search(masked[:mention.start]):
+        mentions = gazetteer.find(masked)
+        starts = list_starts(masked, mentions)
+        for mention, start in zip(mentions, starts, strict=True):
+            # A list member stands where its list stands: "Germany, France and Italy are among the
+            # contributors" opens the sentence for all three. A government alone after a preposition
+            # is a place or a target ("troops to Afghanistan"); a list after one ("with Spain, Italy
+            # and Greece sending ships") is kept, as objects, for the answer step to judge.
+            object_ = bool(_PREPOSITION_BEFORE.search(masked[:start]))
+            if object_ and starts.count(start) < 2:
                 continue
-            opening = mention.start <= 4 or bool(re.fullmatch(r"(?:[A-Z][\w'’.-]*\s+){0,3}", masked[:mention.start]))
+            opening = start <= 4 or bool(re.fullmatch(r"(?:[A-Z][\w'’.-]*\s+){0,3}", masked[:start]))
             for actor in mention.actors[:1]:
                 if (sentence.index, actor) in taken:
                     continue
                 taken.add((sentence.index, actor))
                 rows.append({"article": article, "actor": actor, "position": sentence.index,
-                             "paragraph": sentence.paragraph, "kind": "opening" if opening else "inside",
+                             "paragraph": sentence.paragraph,
+                             "kind": "object" if object_ else "opening" if opening else "inside",
                              "speaker": mention.text, "how": "mention", "earlier": bool(_EARLIER.search(masked)),
                              "status": "mention", "text": sentence.text})
     return pd.DataFrame(rows, columns=list(found.columns))
+
+
+#: What joins the members of a list of governments: "Britain, France and the Netherlands".
+_LIST_JOINER = re.compile(r"\s*(?:,\s*(?:(?:and|or)\s+)?|\s(?:and|or)\s+)(?:the\s+)?")
+
+
+def list_starts(text: str, mentions: Sequence) -> list[int]:
+    """For each of ``mentions`` (in ``text``, left to right), where the list of governments it belongs
+    to starts: its own start unless only commas and "and"/"or" separate it from the one before."""
+    starts: list[int] = []
+    for i, mention in enumerate(mentions):
+        joined = i > 0 and bool(_LIST_JOINER.fullmatch(text[mentions[i - 1].end:mention.start]))
+        starts.append(starts[-1] if joined else mention.start)
+    return starts
 
 
 def _token(value: object) -> str:
@@ -223,20 +248,21 @@ def near_words(marked: str, window: int = NEAR_WINDOW) -> tuple[str, ...]:
 
 def mention_profile(sentences: Sequence, gazetteer, year: int | None = None) -> dict[str, tuple[int, int, int]]:
     """Per government (by the era of ``year``), over every sentence of the article: how often it is
-    named, how often as an object (after a preposition or a verb of asking: "troops in Mali",
-    "urged Japan") and how often in a list of three governments or more. A government mostly named
+    named, how often as an object (after a preposition or a verb of asking, itself or the list it is in:
+    "troops in Mali", "urged Japan and Italy") and how often in a list of three governments or more. A government mostly named
     as an object is the place or target of the request more often than an answerer."""
     from stance.articles.attribution import _PREPOSITION_BEFORE
 
     profile: dict[str, list[int]] = {}
     for sentence in sentences:
         text = str(getattr(sentence, "text", sentence))
-        mentions = [(m, era_actor(m.actors[0], year)) for m in gazetteer.find(text)]
-        listed = len({a for _, a in mentions if gazetteer.kinds.get(a, "country") == "country"}) >= 3
-        for mention, actor in mentions:
+        found = gazetteer.find(text)
+        mentions = [(m, era_actor(m.actors[0], year), s) for m, s in zip(found, list_starts(text, found), strict=True)]
+        listed = len({a for _, a, _ in mentions if gazetteer.kinds.get(a, "country") == "country"}) >= 3
+        for _, actor, start in mentions:
             counts = profile.setdefault(actor, [0, 0, 0])
             counts[0] += 1
-            counts[1] += bool(_PREPOSITION_BEFORE.search(text[:mention.start]))
+            counts[1] += bool(_PREPOSITION_BEFORE.search(text[:start]))
             counts[2] += listed
     return {actor: (n, obj, lst) for actor, (n, obj, lst) in profile.items()}
 

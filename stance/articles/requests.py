@@ -81,6 +81,12 @@ _CALLED_AND = re.compile(r"\b(?:telephoned|phoned|rang|called|met|visited|wrote 
 _ANTECEDENT_OF_VERB = re.compile(r"^(.*?)\s*,\s*(?:which|who)\s+(?:(?:has|have|had|is|was|were|are|would|will)\b[^;]*"
                                  r"|[^,;]*)$")
 # "if Manama asked for more troops", "whether Berlin would request ...": not a request made.
+# "..., after Malaysia asked", "a force New Zealand joins since the government in Dili asked": a
+# clause of its own, whose subject asks.
+_CLAUSE_START = re.compile(r"\b(?:after|when|because|before|while)\s+(?!(?:Monday|Tuesday|Wednesday|Thursday|Friday|"
+                           r"Saturday|Sunday|January|February|March|April|May|June|July|August|September|October|"
+                           r"November|December|last|this|next|that|the (?:end|start|meeting|summit|talks|vote)|\d)\b)"
+                           r"((?:(?!\b(?:after|when|because|before|while)\b)[^;,])+)$")
 _CONDITIONAL = re.compile(r"\b(?:if|unless|whether|should|once|until)\s+[^,;]{0,50}$")
 # Asking companies or citizens ("urged Japanese companies not to ...") asks nothing of governments.
 _PRIVATE_ADDRESSEE = re.compile(r"\s+(?:[\w'’-]+\s+){0,2}(?:companies|firms|businesses|citizens|nationals|the public|"
@@ -96,6 +102,9 @@ def _asker_span(before: str) -> str:
     """The words before a request verb that can name the asker: the antecedent of "which/who"
     ("a letter from the US defence secretary which asked"), and never the recipient of a letter
     or call ("He had written to Mrs Thatcher ... asking")."""
+    clause = _CLAUSE_START.search(before)
+    if clause:  # "... said they had combed their radar, after Malaysia asked": the asker is in the last clause
+        before = clause.group(1)
     relative = _RELATIVE_ASKER.search(before) or _RELATIVE_END.search(before)
     if relative:
         return relative.group(1)
@@ -158,8 +167,10 @@ def _request_candidates(sentences: Sequence[Sentence], gazetteer: Gazetteer):
             if (_CONDITIONAL.search(before) or _LEGISLATURE.search(_asker_span(before[-160:])[-40:])
                     or _PRIVATE_ADDRESSEE.match(masked[match.end():])):
                 continue
-            is_passive = bool(re.search(r"\b(?:was|were|been|being|be|is|are)\s+(?:\w+ly\s+)?$", before))
-            passive = re.search(r"\bby\s+(.{0,60})$", masked[match.end():match.end() + 80]) if is_passive else None
+            # "had been asked by", and the reduced passive "Hungary, pressed by the United States, refused".
+            is_passive = bool(re.search(r"\b(?:was|were|been|being|be|is|are)\s+(?:\w+ly\s+)?$", before)
+                              or (re.search(r",\s*$", before) and re.match(r"\s+by\b", masked[match.end():])))
+            passive = re.search(r"\bby\s+([^,;]{0,60})", masked[match.end():match.end() + 80]) if is_passive else None
             requesters: tuple[str, ...] = ()
             if is_passive and passive is None:  # "France had been asked for ...": the asker is not named
                 requesters = ()

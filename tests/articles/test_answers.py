@@ -356,9 +356,10 @@ def test_the_context_says_where_the_government_is_named_across_the_article(gazet
     italy = [c for k, c in context.items() if k.startswith("Italy@")]
     france = [c for k, c in context.items() if k.startswith("France@")]
     assert all("ctx_gov_in_request" in c and "ctx_gov_not_in_headline" in c for c in italy + france)
-    # The rules saw Italy in three sentences (the request, its answer, "Rome" later); the requester
-    # is named in the headline.
+    # The rules saw Italy in three sentences (the request, its answer, "Rome" later), in the request
+    # as an object like France before it; the requester is named in the headline.
     assert all("ctx_gov_sentences_3" in c for c in italy)
+    assert "ctx_kind_object" in context["Italy@0"] and "ctx_kind_object" in context["France@0"]
     assert "ctx_gov_in_headline" in context["United Kingdom@0"]
     texts = candidates.loc[candidates["actor"] == "Italy", "answer_text"].tolist()
     assert "thegov said it would send two ships." in texts and "thegov later confirmed the ships had sailed." in texts
@@ -390,3 +391,23 @@ def test_the_context_names_the_words_beside_the_government_not_beside_the_others
     context = dict(zip(found["actor"], answer_candidates(found, gazetteer=gazetteer)["context"]))
     assert "ctx_near_abstained" in context["Brazil"] and "ctx_near_abstained" not in context["Chile"]
     assert "ctx_near_replied" not in context["Brazil"] and "ctx_near_had" in context["Chile"]
+
+
+def test_a_list_member_stands_where_its_list_stands(gazetteer):
+    from stance.articles.answers import list_starts, mention_rows
+    from stance.articles.extraction import statements_frame
+    from stance.articles.text import Sentence
+
+    text = "Germany, France and the Netherlands are among the contributors, and Spain sent ships."
+    mentions = gazetteer.find(text)
+    assert list_starts(text, mentions) == [0, 0, 0, text.index("Spain")]
+    sentences = [Sentence(index=0, paragraph=1, text=text),
+                 Sentence(index=1, paragraph=2, text="Ships came from Britain, Italy and Greece."),
+                 Sentence(index=2, paragraph=2, text="Two frigates sailed to Cyprus.")]
+    rows = mention_rows(sentences, gazetteer, statements_frame([], "t"))
+    kinds = {(a, p): k for a, p, k in zip(rows["actor"], rows["position"], rows["kind"], strict=True)}
+    # Every member of the opening list opens the sentence; every member of "from ..." is an object;
+    # a government alone after a preposition is a place, no candidate.
+    assert kinds == {("Germany", 0): "opening", ("France", 0): "opening", ("Netherlands", 0): "opening",
+                     ("Spain", 0): "inside", ("United Kingdom", 1): "object", ("Italy", 1): "object",
+                     ("Greece", 1): "object"}

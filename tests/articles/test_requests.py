@@ -125,3 +125,18 @@ def test_a_call_on_allies_and_a_plural_possessive_name_the_requester(gazetteer):
 def test_could_not_be_asked_names_no_requester(gazetteer):
     text = "Australian farmers could not be asked to stand aside while others took the market."
     assert detect_request(sentences_of(text), gazetteer).requesters == ()
+
+
+def test_the_asker_of_a_clause_of_its_own_is_its_subject(gazetteer):
+    # Invented wording: those who answered lead the sentence; the asker is the subject after "after".
+    text = "Chile, Peru and Bolivia said they had checked their radar records, after Malaysia asked for help.\n"
+    assert detect_request(sentences_of(text), gazetteer).requesters == ("Malaysia",)
+    # "after" that opens a time phrase is no clause: the asker stays the sentence's subject.
+    text = "Canada after Friday's vote asked its allies to send ships.\n"
+    assert detect_request(sentences_of(text), gazetteer).requesters == ("Canada",)
+
+
+def test_a_reduced_passive_names_the_asker_after_by(gazetteer):
+    text = ("Hungary and Romania, pressed by the United States and NATO, refused to let the planes cross "
+            "their airspace.\n")
+    assert detect_request(sentences_of(text), gazetteer).requesters == ("United States", "NATO")
