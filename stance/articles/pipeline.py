@@ -259,8 +259,8 @@ def answer_sentences(paths: Sequence[str | Path], gold: pd.DataFrame | None = No
     """The answer step's dataset: one record per attributed sentence and government of every article.
 
     Records follow the statement schema (``id, text, actor, requester, request, episode, date,
-    label``; ``text`` is what the answer model reads, ``episode`` the article) with the sentence,
-    the speaker and the context features as columns; ``label`` is ``answer`` or ``not_answer``
+    label``; ``text`` is what the answer model reads, ``episode`` the article) with where the
+    sentence stands, how its speaker was found and the context features as columns; ``label`` is ``answer`` or ``not_answer``
     from ``gold`` (:func:`~stance.articles.answers.load_gold_answers`), empty without it.
     """
     if not isinstance(gazetteer, Gazetteer):
@@ -287,9 +287,10 @@ def answer_sentences(paths: Sequence[str | Path], gold: pd.DataFrame | None = No
         "text": found["answer_text"], "actor": found["actor"], "requester": found["requester"].replace("", "unknown"),
         "request": found["request"].replace("", "unknown"), "episode": found["article"], "date": found["date"],
         "label": gold_labels(found, gold) if gold is not None else "",
-        # The sentence itself is `text` with the government named: the plain copy is left out, so that
-        # the shipped file stays small (the article's `paragraph` and `position` locate it).
-        "context": found["context"], "speaker": found["speaker"], "how": found["how"],
+        # The sentence itself is `text` with the government named: the plain copy and the words that
+        # named the speaker are left out, so that the shipped file stays small (the article's
+        # `paragraph` and `position` locate the sentence; `stance analyze --statements` shows both).
+        "context": found["context"], "how": found["how"],
         "kind": found["kind"], "status": found["status"], "earlier": found["earlier"].astype(bool),
         "paragraph": found["paragraph"], "position": found["position"], "source_type": "article",
     })
