@@ -248,16 +248,18 @@ def near_words(marked: str, window: int = NEAR_WINDOW) -> tuple[str, ...]:
 
 def mention_profile(sentences: Sequence, gazetteer, year: int | None = None) -> dict[str, tuple[int, int, int]]:
     """Per government (by the era of ``year``), over every sentence of the article: how often it is
-    named, how often as an object (after a preposition or a verb of asking, itself or the list it is in:
-    "troops in Mali", "urged Japan and Italy") and how often in a list of three governments or more. A government mostly named
-    as an object is the place or target of the request more often than an answerer."""
+    named, how often as an object (after a preposition or a verb of asking, itself or the list it is
+    in: "troops in Mali", "urged Japan and Italy") and how often in a list of three governments or
+    more. A government mostly named as an object is the place or target of the request more often
+    than an answerer."""
     from stance.articles.attribution import _PREPOSITION_BEFORE
 
     profile: dict[str, list[int]] = {}
     for sentence in sentences:
         text = str(getattr(sentence, "text", sentence))
         found = gazetteer.find(text)
-        mentions = [(m, era_actor(m.actors[0], year), s) for m, s in zip(found, list_starts(text, found), strict=True)]
+        mentions = [(m, era_actor(m.actors[0], year), start)
+                    for m, start in zip(found, list_starts(text, found), strict=True)]
         listed = len({a for _, a, _ in mentions if gazetteer.kinds.get(a, "country") == "country"}) >= 3
         for _, actor, start in mentions:
             counts = profile.setdefault(actor, [0, 0, 0])

@@ -260,8 +260,9 @@ def answer_sentences(paths: Sequence[str | Path], gold: pd.DataFrame | None = No
 
     Records follow the statement schema (``id, text, actor, requester, request, episode, date,
     label``; ``text`` is what the answer model reads, ``episode`` the article) with where the
-    sentence stands, how its speaker was found and the context features as columns; ``label`` is ``answer`` or ``not_answer``
-    from ``gold`` (:func:`~stance.articles.answers.load_gold_answers`), empty without it.
+    sentence stands, how its speaker was found and the context features as columns; ``label`` is
+    ``answer`` or ``not_answer`` from ``gold`` (:func:`~stance.articles.answers.load_gold_answers`),
+    empty without it.
     """
     if not isinstance(gazetteer, Gazetteer):
         gazetteer = load_gazetteer(gazetteer)

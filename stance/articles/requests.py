@@ -80,13 +80,13 @@ _CALLED_AND = re.compile(r"\b(?:telephoned|phoned|rang|called|met|visited|wrote 
 # region, has lobbied ...": the verb's subject is the relative pronoun or the antecedent itself.
 _ANTECEDENT_OF_VERB = re.compile(r"^(.*?)\s*,\s*(?:which|who)\s+(?:(?:has|have|had|is|was|were|are|would|will)\b[^;]*"
                                  r"|[^,;]*)$")
-# "if Manama asked for more troops", "whether Berlin would request ...": not a request made.
-# "..., after Malaysia asked", "a force New Zealand joins since the government in Dili asked": a
-# clause of its own, whose subject asks.
+# "..., after Malaysia asked", "a force New Zealand joins after the government in Dili asked": a
+# clause of its own, whose subject asks (not "after Friday's vote", nor a clause a comma closed).
 _CLAUSE_START = re.compile(r"\b(?:after|when|because|before|while)\s+(?!(?:Monday|Tuesday|Wednesday|Thursday|Friday|"
                            r"Saturday|Sunday|January|February|March|April|May|June|July|August|September|October|"
                            r"November|December|last|this|next|that|the (?:end|start|meeting|summit|talks|vote)|\d)\b)"
                            r"((?:(?!\b(?:after|when|because|before|while)\b)[^;,])+)$")
+# "if Manama asked for more troops", "whether Berlin would request ...": not a request made.
 _CONDITIONAL = re.compile(r"\b(?:if|unless|whether|should|once|until)\s+[^,;]{0,50}$")
 # Asking companies or citizens ("urged Japanese companies not to ...") asks nothing of governments.
 _PRIVATE_ADDRESSEE = re.compile(r"\s+(?:[\w'’-]+\s+){0,2}(?:companies|firms|businesses|citizens|nationals|the public|"
