@@ -29,7 +29,8 @@ class Request:
 _REQUEST_VERB = re.compile(
     r"\b(?:asked|asks|asking|(?<=\bto )ask|requested|requests|requesting|urged|urges|urging|called on|calls on|calling on|"
     r"appealed to|appeals to|appealing to|pressed|presses|pressing|pushed|pushing|lobbied|lobbying|"
-    r"sought|seeks|seeking|invited|invites|wants|wanted)\b(?!\s+(?:about|whether|if|what|how|why|when|by\s+reporters))"
+    r"sought|seeks|seeking|invited|invites|wants|wanted|persuade|persuades|persuaded|persuading|"
+    r"(?:proposed|proposes)(?=\s+(?:[\w.]+\s+){0,3}that\s))\b(?!\s+(?:about|whether|if|what|how|why|when|by\s+reporters))"
 )
 _REQUEST_NOUN = re.compile(
     r"\b(?:request|call|appeal|plea|demand|letter|push|pressure|invitation)s?\b"
@@ -53,6 +54,9 @@ def _request_phrase(rest: str) -> str:
     phrase = _PHRASE_STOP.split(match.group(1), maxsplit=1)[0]
     phrase = re.sub(r"^(?:them|it|members|allies|partners|countries|governments|nations|states|member states|"
                     r"coalition members|member governments)\s+to\s+", "", phrase.strip())
+    # "asked them to consider drawing on their reserves": what was asked is to draw on them (the word
+    # "consider" in the phrase would read as the answer's label).
+    phrase = re.sub(r"^(?:consider|considering|look at|think about|study)\s+(?=\w)", "", phrase)
     words = phrase.split()
     return " ".join(words[:16]).strip(" ,")
 
@@ -72,6 +76,9 @@ _ADDRESSEE = re.compile(r"\s+(?:(?:the|its|their|other|fellow|all|every|European
                         r"member|Gulf|major|big|large)\s+){0,3}(?:allies|partners|governments|countries|members|"
                         r"nations|states|donors|capitals|consumers|producers|them)\s+(?:to|for)\b")
 _WEAK_VERB = re.compile(r"wants|wanted|sought|seeks|seeking")
+# "diplomats tried to persuade Moscow to let it pass", "Moscow proposed that a conference be convened":
+# lobbying a holdout or a proposal of one's own says what was asked, not who asks the answerers.
+_PHRASE_ONLY = re.compile(r"persua\w+|propos\w+")
 _NOUN_BEFORE = re.compile(r"(?:['’]s|\b(?:the|a|an|his|her|its|their|our|these|those|U\.S\.|US|American))\s+(?:\w+\s+)?$")
 _RELATIVE_END = re.compile(r"(?:^|[,;])([^,;]*?)\s*,?\s+(?:which|who|that)\s*$")
 # "Clinton telephoned Pakistani Prime Minister Nawaz Sharif and asked him ...": the one called is asked.
@@ -124,13 +131,14 @@ def _asker_span(before: str) -> str:
     return before[:written.start()] if written else before
 
 
-def detect_request(sentences: Sequence[Sentence], gazetteer: Gazetteer) -> Request | None:
+def detect_request(sentences: Sequence[Sentence], gazetteer: Gazetteer, title: str = "") -> Request | None:
     """The first sentence that says who asked for what.
 
     A verb cue ("asked allies to ...", "called on partners to ...") takes its requester from the
     subject before it; a noun cue ("a US request for ...", "Washington's call for ...", "the
     request from NATO") only from the words right beside it, so that "Canada will not agree to
-    the request for more jets" does not make Canada the requester.
+    the request for more jets" does not make Canada the requester. With the article's headline
+    (``title``), the phrase is one the headline echoes where one is.
     """
     candidates = list(_request_candidates(sentences, gazetteer))
     primary = next((c for c in candidates if c[1].requesters), candidates[0] if candidates else None)
@@ -145,7 +153,46 @@ def detect_request(sentences: Sequence[Sentence], gazetteer: Gazetteer) -> Reque
     # ("asked allies to ..."), which says what was asked better than an aside ("wanted the force to be seen").
     asked = [c for s, c in candidates if c.requesters and set(c.requesters) <= set(requesters) and c.addressed]
     phrase = asked[0].phrase if asked and not request.addressed else request.phrase
+    # The headline says what the article's request is (gold convention 1): a phrase that shares no
+    # word with it is likely an aside or a second request ("wanted to go further", "postpone its
+    # vote"); then the first cue whose phrase the headline echoes says what was asked.
+    if title:
+        echoing = [c for _, c in candidates if _whole(c.phrase) and _shares(c.phrase, title)]
+        addressed = [c for c in echoing if c.addressed]
+        if addressed and addressed[0].phrase != phrase and not (_shares(phrase, title) and request.addressed):
+            phrase = addressed[0].phrase  # "a campaign to persuade governments to vote the resolution down"
+        elif not _shares(phrase, title):
+            # No cue the headline echoes: the headline's own cue ("asks allies to block loans to China").
+            headline = [c.phrase for _, c in _request_candidates([Sentence(title, -1, -1)], gazetteer) if _whole(c.phrase)]
+            phrase = next((c.phrase for c in echoing), headline[0] if headline else phrase)
     return Request(tuple(dict.fromkeys(requesters)), phrase, request.sentence)
+
+
+_PLAIN_WORDS = frozenset("""about after again against allies also asked because been before being between
+called calls could countries country during every first from further governments have into itself last
+like made make member members more most much nations other over partners said says should some states
+such than that their them then there these they this those through under very were what when where which
+while will with would year years""".split())
+
+
+def _content_stems(text: str) -> set[str]:
+    """The first five letters of each lower-case word of four letters or more that says something:
+    the stems a headline and a request phrase share ("embargo"/"embargoes", "sanction"/"sanctions").
+    Names do not count: a headline names those who answer ("Bulgaria", "Putin")."""
+    return {word[:5] for word in re.findall(r"(?<![\w'’.-])[a-z]{4,}\b", text) if word not in _PLAIN_WORDS}
+
+
+def _shares(phrase: str, title: str) -> bool:
+    """Whether ``phrase`` shares a word that says something with the headline ``title``."""
+    heads = _content_stems(title)  # "vote" and "votes" share a stem
+    return any(a.startswith(b) or b.startswith(a) for a in _content_stems(phrase) for b in heads)
+
+
+def _whole(phrase: str) -> bool:
+    """Whether ``phrase`` reads as a whole request ("block loans to China"; not "curbs", "sign and",
+    nor "a U" cut at "U.N.")."""
+    return len(phrase.split()) >= 2 and not re.search(
+        r"\b(?:and|or|but|the|a|an|of|to|that|would|will|could|U|at|by|in|for|with)$", phrase)
 
 
 def _request_candidates(sentences: Sequence[Sentence], gazetteer: Gazetteer):
@@ -184,15 +231,20 @@ def _request_candidates(sentences: Sequence[Sentence], gazetteer: Gazetteer):
                 requesters = found.actors if found else ()
             else:
                 requesters = tuple(m.actors[0] for m in gazetteer.find(passive.group(1))[:2])
+            if _PHRASE_ONLY.match(match.group(0)):
+                requesters = ()
             yield sentence, Request(requesters, phrase, sentence.text, bool(_ADDRESSEE.match(masked[match.end():])))
         for match in _REQUEST_NOUN.finditer(masked):
             phrase = _request_phrase(masked[match.end():])
             if not phrase:
                 continue
-            near = masked[max(0, match.start() - 40):match.start()]
+            near = masked[max(0, match.start() - 60):match.start()]
+            # "Washington's new request", and "South African President Nelson Mandela's appeal": the
+            # government named before a titled person's possessive.
             adjacent = [m for m in sorted([*gazetteer.find(near), *gazetteer.find_people(near)],
                                           key=lambda m: m.start) if re.fullmatch(
-                r"(?:['’]s?)?(?:\s+(?:new|latest|formal|written|renewed|urgent|repeated|fresh|recent|own))*\s*",
+                r"(?:(?:\s+[A-Z][\w.-]*){1,5}['’]s|(?:['’]s?)?)"
+                r"(?:\s+(?:new|latest|formal|written|renewed|urgent|repeated|fresh|recent|own))*\s*",
                 near[m.end:])]
             after = re.match(r"\s*(?:\w+\s+){0,6}?(?:from|by)\s+(?:the\s+)?(.{0,50})", masked[match.end():])
             requesters = tuple(m.actors[0] for m in adjacent[-1:]) or (

@@ -140,3 +140,30 @@ def test_a_reduced_passive_names_the_asker_after_by(gazetteer):
     text = ("Hungary and Romania, pressed by the United States and NATO, refused to let the planes cross "
             "their airspace.\n")
     assert detect_request(sentences_of(text), gazetteer).requesters == ("United States", "NATO")
+
+
+def test_the_phrase_is_the_one_the_headline_echoes(gazetteer):
+    # Invented wording in the pattern of a wire report: the first cue with a named asker is a
+    # minister's aside ("wanted to go further"); the headline says the request was for an embargo.
+    text = ("Foreign ministers on Monday turned down the appeal for an oil embargo against the regime.\n"
+            "The Swedish minister said Sweden wanted to go further.\n")
+    sentences = sentences_of(text)
+    assert detect_request(sentences, gazetteer).phrase == "go further"
+    request = detect_request(sentences, gazetteer, "Ministers reject call for oil embargo")
+    assert request.phrase == "an oil embargo against the regime"
+    # With no cue the headline echoes, the headline's own cue says what was asked.
+    text = "Washington wants allies to follow suit, officials said.\n"
+    request = detect_request(sentences_of(text), gazetteer, "Bush cuts contacts, asks allies to block loans to Beijing")
+    assert request.phrase == "block loans to Beijing"
+
+
+def test_a_campaign_to_persuade_names_what_was_asked(gazetteer):
+    text = ("The Assembly adopted the text, rejecting a U.S. campaign to persuade governments to vote it down.\n"
+            "Delegates said Somalia had asked the Assembly to postpone its vote.\n")
+    request = detect_request(sentences_of(text), gazetteer, "Assembly adopts text despite U.S. appeal; Brazil votes yes")
+    assert request.phrase == "vote it down"
+
+
+def test_a_titled_person_before_a_request_noun_names_the_requester(gazetteer):
+    text = "Ministers turned down South African President Nelson Mandela's appeal for an oil embargo.\n"
+    assert detect_request(sentences_of(text), gazetteer).requesters == ("South Africa",)
