@@ -11,6 +11,7 @@ file, the line and the fix.
 from __future__ import annotations
 
 import difflib
+import gzip
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
@@ -35,7 +36,13 @@ MISSING_MARKERS = ("", "nan", "none", "null", "na", "n/a", "#n/a", "<na>", "nat"
 
 def file_format(path: Path) -> str:
     """``csv``, ``tsv`` (``.tsv``, ``.txt``: tab-separated, a header line, one record per line, quotes
-    kept as text), ``jsonl`` or ``parquet`` from the extension; a clear error otherwise."""
+    kept as text), ``jsonl`` (also gzip-compressed, ``.jsonl.gz``) or ``parquet`` from the extension;
+    a clear error otherwise."""
+    if is_compressed(path):
+        if SUPPORTED_FORMATS.get(Path(Path(path).stem).suffix.lower()) == "jsonl":
+            return "jsonl"
+        raise DataError(f"{path}: only JSON lines are read and written compressed",
+                        hint="name a gzip-compressed file .jsonl.gz, or decompress it")
     fmt = SUPPORTED_FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
         raise DataError(
@@ -43,6 +50,22 @@ def file_format(path: Path) -> str:
             hint="use .csv, .tsv/.txt (tab-separated), .jsonl or .parquet",
         )
     return fmt
+
+
+def is_compressed(path: str | Path) -> bool:
+    """Whether ``path`` names a gzip-compressed file (``.jsonl.gz``)."""
+    return Path(path).suffix.lower() == ".gz"
+
+
+def open_text(path: str | Path, mode: str = "r", encoding: str = "utf-8-sig"):
+    """A text handle on ``path`` (``"r"`` or ``"w"``), through gzip for a ``.gz`` file."""
+    if is_compressed(path):
+        return gzip.open(path, mode + "t", encoding=encoding, newline="" if "w" in mode else None)
+    return Path(path).open(mode, encoding=encoding, newline="" if "w" in mode else None)
+
+
+def _raw_bytes(path: Path) -> bytes:
+    return gzip.decompress(path.read_bytes()) if is_compressed(path) else path.read_bytes()
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -151,7 +174,7 @@ def _csv_record_lines(path: Path, n_records: int) -> list[int]:
 
 def _check_utf8(path: Path) -> None:
     """Raise a DataError naming the line and column of the first byte that is not UTF-8."""
-    raw = path.read_bytes()
+    raw = _raw_bytes(path)
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -170,7 +193,7 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
 def _jsonl_rows(path: Path) -> Iterator[dict]:
     """The records of a JSONL file one at a time, each with its ``_line``."""
     # utf-8-sig: a byte-order mark, as some editors write, is not part of the first record.
-    with path.open(encoding="utf-8-sig") as handle:
+    with open_text(path) as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -298,7 +321,7 @@ def _parquet_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
 
 def _check_utf8_lines(path: Path) -> None:
     """:func:`_check_utf8` for files too large to hold: line by line, memory for one line."""
-    with path.open("rb") as handle:
+    with (gzip.open(path, "rb") if is_compressed(path) else path.open("rb")) as handle:
         for number, raw in enumerate(handle, start=1):
             try:
                 raw.decode("utf-8")

@@ -15,6 +15,7 @@ Predictions have one schema wherever they are written (``stance predict``, a run
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stance.data import file_format
+from stance.data import file_format, is_compressed
 from stance.errors import DataError, StanceError
 
 #: The gold label's column, as in the statements files.
@@ -112,7 +113,8 @@ def write_frame(frame: pd.DataFrame, path: str | Path) -> None:
         elif fmt == "tsv":
             frame.to_csv(tmp, index=False, sep="\t", quoting=3)  # 3: csv.QUOTE_NONE, as data.read_table reads it
         elif fmt == "jsonl":
-            frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
+            frame.to_json(tmp, orient="records", lines=True, force_ascii=False,
+                          compression={"method": "gzip", "mtime": 0} if is_compressed(path) else None)
         else:
             frame.to_parquet(tmp, index=False)
 
@@ -144,9 +146,10 @@ class ChunkWriter:
     only at the end.
     """
 
-    def __init__(self, path: Path, fmt: str, header: bool = True) -> None:
+    def __init__(self, path: Path, fmt: str, header: bool = True, compressed: bool = False) -> None:
         self.path = path
         self.format = fmt
+        self.compressed = compressed  # gzip (a .jsonl.gz output): its parts join into one multi-member gzip file
         self.header = header
         self.rows = 0
         self._handle: Any = None
@@ -156,7 +159,8 @@ class ChunkWriter:
     def __enter__(self) -> ChunkWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.format != "parquet":
-            self._handle = self.path.open("w", encoding="utf-8", newline="")
+            self._handle = (gzip.open(self.path, "wt", encoding="utf-8", newline="") if self.compressed
+                            else self.path.open("w", encoding="utf-8", newline=""))
         return self
 
     def write(self, frame: pd.DataFrame) -> None:

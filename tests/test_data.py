@@ -1,3 +1,5 @@
+import gzip
+
 import pandas as pd
 import pytest
 
@@ -5,11 +7,12 @@ from stance.data import corpus_stats, length_table, load_statements
 from stance.errors import DataError
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".jsonl.gz", ".parquet"])
 def test_loads_every_supported_format_identically(tmp_path, statements, suffix):
     path = tmp_path / f"s{suffix}"
     {".csv": lambda: statements.to_csv(path, index=False),
      ".jsonl": lambda: statements.to_json(path, orient="records", lines=True),
+     ".jsonl.gz": lambda: statements.to_json(path, orient="records", lines=True, compression="gzip"),
      ".parquet": lambda: statements.to_parquet(path)}[suffix]()
     loaded = load_statements(path)
     assert loaded["id"].tolist() == statements["id"].tolist()
@@ -29,6 +32,23 @@ def test_missing_file_and_unsupported_format(tmp_path):
     (tmp_path / "s.xlsx").write_text("x")
     with pytest.raises(DataError, match="unsupported format .xlsx"):
         load_statements(tmp_path / "s.xlsx")
+    (tmp_path / "s.csv.gz").write_bytes(b"")
+    with pytest.raises(DataError, match="only JSON lines .*compressed"):
+        load_statements(tmp_path / "s.csv.gz")
+
+
+def test_a_compressed_jsonl_is_written_and_read_back_with_file_line_numbers(tmp_path, statements):
+    from stance.data import read_table
+    from stance.io import write_frame
+
+    path = tmp_path / "out.jsonl.gz"
+    write_frame(statements, path)
+    assert gzip.decompress(path.read_bytes()).decode().count("\n") == len(statements)
+    back = read_table(path)
+    assert back["id"].tolist() == statements["id"].tolist() and back["_line"].tolist()[:2] == [1, 2]
+    path.write_bytes(gzip.compress(b'{"id": "a", "text": "x", "label": "comply"}\n{"id": "b", "text": \n'))
+    with pytest.raises(DataError, match="out.jsonl.gz:2: not valid JSON"):
+        read_table(path)
 
 
 def test_latin1_file_is_named_with_the_fix(tmp_path, statements):

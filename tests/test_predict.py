@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gzip
 import warnings
 from pathlib import Path
 
@@ -204,14 +205,14 @@ def test_compile_comes_from_the_config_and_the_call_overrides_it(run_dir, tmp_pa
 def _write(frame: pd.DataFrame, path: Path) -> Path:
     if path.suffix == ".csv":
         frame.to_csv(path, index=False)
-    elif path.suffix == ".jsonl":
-        frame.to_json(path, orient="records", lines=True, force_ascii=False)
+    elif path.name.endswith((".jsonl", ".jsonl.gz")):
+        frame.to_json(path, orient="records", lines=True, force_ascii=False)  # .gz: gzip, as pandas infers
     else:
         frame.to_parquet(path, index=False)
     return path
 
 
-@pytest.mark.parametrize("ext", ["csv", "jsonl", "parquet"])
+@pytest.mark.parametrize("ext", ["csv", "jsonl", "jsonl.gz", "parquet"])
 def test_streamed_output_in_chunks_equals_the_one_shot_output(run_dir, tmp_path, ext):
     source = _write(_inputs(), tmp_path / f"in.{ext}")
     one_shot = tmp_path / f"one.{ext}"
@@ -221,6 +222,8 @@ def test_streamed_output_in_chunks_equals_the_one_shot_output(run_dir, tmp_path,
     assert summary.rows == 28 and summary.precision == "fp32" and summary.processes == 1
     if ext == "parquet":
         pd.testing.assert_frame_equal(pd.read_parquet(streamed), pd.read_parquet(one_shot))
+    elif ext == "jsonl.gz":  # the streamed file is one gzip member per chunk: the same text inside
+        assert gzip.decompress(streamed.read_bytes()) == gzip.decompress(one_shot.read_bytes())
     else:
         assert streamed.read_bytes() == one_shot.read_bytes()
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []

@@ -3,7 +3,7 @@
 Every sentence the extraction attributes to a government is a *candidate*: one row per
 (sentence, government), with the rules' verdict (``status``) and how the speaker was found kept
 as context. A trained run with the labels ``answer`` / ``not_answer`` (``configs/answers.yaml``,
-trained on ``data/answers/sentences.jsonl``) reads each candidate's text and context and gives
+trained on ``data/answers/sentences.jsonl.gz``) reads each candidate's text and context and gives
 ``p_answer``; without a run the rules decide (a ``response`` is an answer). Only answers go on
 to the stance classifier.
 
