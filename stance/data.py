@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import gzip
 import hashlib
+import io
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -57,15 +58,14 @@ def is_compressed(path: str | Path) -> bool:
     return Path(path).suffix.lower() == ".gz"
 
 
-def open_text(path: str | Path, mode: str = "r", encoding: str = "utf-8-sig"):
-    """A text handle on ``path`` (``"r"`` or ``"w"``), through gzip for a ``.gz`` file."""
-    if is_compressed(path):
-        return gzip.open(path, mode + "t", encoding=encoding, newline="" if "w" in mode else None)
-    return Path(path).open(mode, encoding=encoding, newline="" if "w" in mode else None)
+def _open_bytes(path: Path):
+    """A binary handle reading ``path``, through gzip for a ``.gz`` file."""
+    return gzip.open(path, "rb") if is_compressed(path) else path.open("rb")
 
 
 def _raw_bytes(path: Path) -> bytes:
-    return gzip.decompress(path.read_bytes()) if is_compressed(path) else path.read_bytes()
+    with _open_bytes(path) as handle:
+        return handle.read()
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -193,7 +193,7 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
 def _jsonl_rows(path: Path) -> Iterator[dict]:
     """The records of a JSONL file one at a time, each with its ``_line``."""
     # utf-8-sig: a byte-order mark, as some editors write, is not part of the first record.
-    with open_text(path) as handle:
+    with io.TextIOWrapper(_open_bytes(path), encoding="utf-8-sig") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -321,7 +321,7 @@ def _parquet_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
 
 def _check_utf8_lines(path: Path) -> None:
     """:func:`_check_utf8` for files too large to hold: line by line, memory for one line."""
-    with (gzip.open(path, "rb") if is_compressed(path) else path.open("rb")) as handle:
+    with _open_bytes(path) as handle:
         for number, raw in enumerate(handle, start=1):
             try:
                 raw.decode("utf-8")
