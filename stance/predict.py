@@ -216,7 +216,8 @@ def stream_predictions(run_path: str | Path, input_path: str | Path, output_path
         size = chunk_size or _run_settings(run_path, engine)[0].chunk_size
         start, stop = distributed.shard_bounds(count_rows(input_path)) if ranks > 1 else (0, None)
         seen = _SeenIds()
-        with ChunkWriter(part, file_format(output_path), header=rank == 0, compressed=is_compressed(output_path)) as writer:
+        compressed = is_compressed(output_path)  # .jsonl.gz: each part a gzip member
+        with ChunkWriter(part, file_format(output_path), header=rank == 0, compressed=compressed) as writer:
             for chunk in read_table_chunks(input_path, size, start=start, stop=stop):
                 chunk = validate_statements(chunk, input_path, labels=None, required=PREDICT_FIELDS)
                 seen.add(chunk)
@@ -305,7 +306,8 @@ def _stream_in_parts(run_path: str | Path, input_path: Path, output_path: Path, 
                 if chunks <= done:
                     continue  # predicted before the interruption
                 frame = predict_frame(classifier, chunk.drop(columns="_line").reset_index(drop=True), mode)
-                with atomic_path(part) as tmp, ChunkWriter(tmp, fmt, header=chunks == 1, compressed=is_compressed(output_path)) as writer:
+                with (atomic_path(part) as tmp,
+                      ChunkWriter(tmp, fmt, header=chunks == 1, compressed=is_compressed(output_path)) as writer):
                     writer.write(frame)
             if rows == 0:
                 raise DataError(f"{input_path}: no statements", hint="the file has a header but no rows")

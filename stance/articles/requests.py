@@ -30,7 +30,8 @@ _REQUEST_VERB = re.compile(
     r"\b(?:asked|asks|asking|(?<=\bto )ask|requested|requests|requesting|urged|urges|urging|called on|calls on|calling on|"
     r"appealed to|appeals to|appealing to|pressed|presses|pressing|pushed|pushing|lobbied|lobbying|"
     r"sought|seeks|seeking|invited|invites|wants|wanted|persuade|persuades|persuaded|persuading|"
-    r"(?:proposed|proposes)(?=\s+(?:[\w.]+\s+){0,3}that\s))\b(?!\s+(?:about|whether|if|what|how|why|when|by\s+reporters))"
+    r"(?:proposed|proposes)(?=\s+(?:[\w.]+\s+){0,3}that\s))\b"
+    r"(?!\s+(?:about|whether|if|what|how|why|when|by\s+reporters))"
 )
 _REQUEST_NOUN = re.compile(
     r"\b(?:request|call|appeal|plea|demand|letter|push|pressure|invitation)s?\b"
@@ -163,7 +164,8 @@ def detect_request(sentences: Sequence[Sentence], gazetteer: Gazetteer, title: s
             phrase = addressed[0].phrase  # "a campaign to persuade governments to vote the resolution down"
         elif not _shares(phrase, title):
             # No cue the headline echoes: the headline's own cue ("asks allies to block loans to China").
-            headline = [c.phrase for _, c in _request_candidates([Sentence(title, -1, -1)], gazetteer) if _whole(c.phrase)]
+            headline = [c.phrase for _, c in _request_candidates([Sentence(title, -1, -1)], gazetteer)
+                        if _whole(c.phrase)]
             phrase = next((c.phrase for c in echoing), headline[0] if headline else phrase)
     return Request(tuple(dict.fromkeys(requesters)), phrase, request.sentence)
 
