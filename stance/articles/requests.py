@@ -37,9 +37,12 @@ _REQUEST_NOUN = re.compile(
     r"\b(?:request|call|appeal|plea|demand|letter|push|pressure|invitation)s?\b"
     r"(?=\s+(?:(?:by|from)\s+[^,.;]{1,60}?\s+)?(?:for|to|that|asking|urging|calling|on)\b)"
 )
+# A full stop ends the phrase, not the dots of an initialism ("honour U.N. envoy Kofi Annan's plan");
+# nor does a finite verb that closes a subject ("an effort to keep the text from a vote failed").
 _PHRASE_STOP = re.compile(
-    r"[.;:?!“”\"]|,(?!\d)|\s[—–-]\s|\s(?:as|after|while|because|but|though|although|before|amid|saying|according|"
-    r"have|has|had|was|were|is|are|drew|met|prompted|received|got)\s"
+    r"(?<!\b[A-Z])\.|[;:?!“”\"]|,(?!\d)|\s[—–-]\s|\s(?:as|after|while|because|but|though|although|before|amid|"
+    r"saying|according|have|has|had|was|were|is|are|drew|met|prompted|received|got|failed|succeeded|collapsed|"
+    r"foundered|fell|won|lost)\b"
 )
 
 
@@ -53,8 +56,9 @@ def _request_phrase(rest: str) -> str:
     if match is None:
         return ""
     phrase = _PHRASE_STOP.split(match.group(1), maxsplit=1)[0]
-    phrase = re.sub(r"^(?:them|it|members|allies|partners|countries|governments|nations|states|member states|"
-                    r"coalition members|member governments)\s+to\s+", "", phrase.strip())
+    phrase = re.sub(r"^(?:(?:other|fellow|all|European|Western|African|Arab|Asian|NATO|EU|coalition|member)\s+){0,2}"
+                    r"(?:them|it|members|allies|partners|countries|governments|nations|states|donors)\s+to\s+",
+                    "", phrase.strip())
     # "asked them to consider drawing on their reserves": what was asked is to draw on them (the word
     # "consider" in the phrase would read as the answer's label).
     phrase = re.sub(r"^(?:consider|considering|look at|think about|study)\s+(?=\w)", "", phrase)
@@ -153,16 +157,18 @@ def detect_request(sentences: Sequence[Sentence], gazetteer: Gazetteer, title: s
     # The phrase the stance model reads: the first cue of the same requester that names whom it asks
     # ("asked allies to ..."), which says what was asked better than an aside ("wanted the force to be seen").
     asked = [c for s, c in candidates if c.requesters and set(c.requesters) <= set(requesters) and c.addressed]
-    phrase = asked[0].phrase if asked and not request.addressed else request.phrase
+    chosen = asked[0] if asked and not request.addressed else request
+    phrase = chosen.phrase
     # The headline says what the article's request is (gold convention 1): a phrase that shares no
     # word with it is likely an aside or a second request ("wanted to go further", "postpone its
     # vote"); then the first cue whose phrase the headline echoes says what was asked.
     if title:
+        # Only the chosen phrase is judged by its sentence: "stop them" is no phrase to pick elsewhere.
         echoing = [c for _, c in candidates if _whole(c.phrase) and _shares(c.phrase, title)]
         addressed = [c for c in echoing if c.addressed]
-        if addressed and addressed[0].phrase != phrase and not (_shares(phrase, title) and request.addressed):
+        if addressed and addressed[0].phrase != phrase and not (_echoes(chosen, title) and request.addressed):
             phrase = addressed[0].phrase  # "a campaign to persuade governments to vote the resolution down"
-        elif not _shares(phrase, title):
+        elif not _echoes(chosen, title):
             # No cue the headline echoes: the headline's own cue ("asks allies to block loans to China").
             headline = [c.phrase for _, c in _request_candidates([Sentence(title, -1, -1)], gazetteer)
                         if _whole(c.phrase)]
@@ -188,6 +194,18 @@ def _shares(phrase: str, title: str) -> bool:
     """Whether ``phrase`` shares a word that says something with the headline ``title``."""
     heads = _content_stems(title)  # "vote" and "votes" share a stem
     return any(a.startswith(b) or b.startswith(a) for a in _content_stems(phrase) for b in heads)
+
+
+# "Israel's appeal to reject it": the pronoun's antecedent is in the sentence, not the phrase.
+_PRONOUN_OBJECT = re.compile(r"[\w-]+\s+(?:it|them|this|these|that)")
+
+
+def _echoes(request: Request, title: str) -> bool:
+    """Whether the headline echoes ``request``: its phrase, or for a phrase whose object is a pronoun
+    ("reject it"), the sentence that names what the pronoun stands for."""
+    if _PRONOUN_OBJECT.fullmatch(request.phrase):
+        return _shares(request.sentence, title)
+    return _shares(request.phrase, title)
 
 
 def _whole(phrase: str) -> bool:

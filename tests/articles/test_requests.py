@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stance.articles import detect_request
-from stance.articles.requests import request_targets
+from stance.articles.requests import _request_candidates, request_targets
 
 from .samples import LETTER, sentences_of
 
@@ -167,3 +167,23 @@ def test_a_campaign_to_persuade_names_what_was_asked(gazetteer):
 def test_a_titled_person_before_a_request_noun_names_the_requester(gazetteer):
     text = "Ministers turned down South African President Nelson Mandela's appeal for an oil embargo.\n"
     assert detect_request(sentences_of(text), gazetteer).requesters == ("South Africa",)
+
+
+def test_an_initialism_or_a_closing_verb_does_not_cut_the_phrase(gazetteer):
+    text = ("Britain urged allies to honour U.N. envoy Kofi Annan's peace plan.\n\n"
+            "A campaign by Israel to keep the text from coming to a vote failed on Friday.\n")
+    phrases = [c.phrase for _, c in _request_candidates(sentences_of(text), gazetteer)]
+    assert phrases == ["honour U.N. envoy Kofi Annan's peace plan"]
+    text = "Israel urged partners to keep the text from coming to a vote failed.\n"
+    assert detect_request(sentences_of(text), gazetteer).phrase == "keep the text from coming to a vote"
+
+
+def test_a_pronoun_object_keeps_its_place_when_its_sentence_echoes_the_headline(gazetteer):
+    text = ("The U.N. General Assembly endorsed the Goldstone report, brushing aside Israel's appeal to reject it.\n\n"
+            "The resolution asks Ban to send the report to the Security Council.\n")
+    title = "U.N. assembly endorses Goldstone report over Israeli objections"
+    assert detect_request(sentences_of(text), gazetteer, title).phrase == "reject it"
+    # Judged by its phrase alone, "reject it" shares nothing with the headline and gave way to the second request.
+    unrelated = "Assembly backs report"
+    assert detect_request(sentences_of(text.replace("endorsed the Goldstone report", "met")), gazetteer,
+                          unrelated).phrase == "send the report to the Security Council"
