@@ -44,6 +44,12 @@ class DataConfig(_Section):
     extra_train: list[Path] = Field(
         [], description="Labelled statement files added to the train split only, never to dev or test (e.g. the "
         "articles' gold answer sentences, `stance articles statements`); none of their episodes may be in dev or test.")
+    negated_requests: float = Field(
+        0.0, ge=0, le=1, description="Share of the train statements (extra files included) added once more with "
+        "their request negated ('not ' before it, or taken off where it leads) and comply and decline swapped; "
+        "consider stays. Contrast pairs that make the model read the request's direction: asked not to recognise, "
+        "to vote against or to stop, a government complies in words of refusal. Needs input.mode request_text and "
+        "the labels comply and decline; dev and test are never changed.")
 
     @field_validator("labels")
     @classmethod
@@ -291,6 +297,11 @@ class ExperimentConfig(_Section):
             problem = official_metric_problem(metric, self.data.labels)
             if problem:
                 raise ValueError(f"evaluate.metrics: {problem}")
+        if self.data.negated_requests:
+            names = {label.lower() for label in self.data.labels}
+            if self.input.mode != "request_text" or not {"comply", "decline"} <= names:
+                raise ValueError("data.negated_requests needs input.mode request_text and the labels comply and "
+                                 "decline: it negates the request and swaps those two labels")
         if self.distill is not None and self.evaluate.cross_validation:
             raise ValueError("distill and evaluate.cross_validation do not go together: the teacher run was trained "
                              "on statements of the held-out folds; cross-validate the student without distill")

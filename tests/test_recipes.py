@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from stance.config import load_config
+from stance.errors import ConfigError
 from stance.evaluate import evaluate_predictions
 from stance.recipes import evaluate_run, run_experiment
 from stance.runs import list_runs, open_run
@@ -331,3 +332,39 @@ def test_extra_train_refuses_an_episode_of_dev_or_test_and_a_repeated_id(toy_exp
     config = load_config(toy_experiment, ["model.type=majority", f"data.extra_train=[{clash}]"])
     with pytest.raises(DataError, match="is already in"):
         training_parts(config, *load_data(config))
+
+
+def test_a_negated_request_drops_a_leading_not_or_adds_one():
+    from stance.recipes.steps import negate_request
+
+    assert negate_request("send troops to Kabul") == "not send troops to Kabul"
+    assert negate_request("not to recognise the republic") == "recognise the republic"
+    assert negate_request("Never sell arms to Turkey") == "sell arms to Turkey"
+
+
+def test_negated_requests_add_swapped_copies_to_train_only(toy_experiment):
+    from stance.recipes.steps import load_data, training_parts
+
+    plain = load_config(toy_experiment, ["model.type=majority", "input.mode=request_text"])
+    config = load_config(toy_experiment, ["model.type=majority", "input.mode=request_text",
+                                          "data.negated_requests=1.0"])
+    before = training_parts(plain, *load_data(plain))
+    after = training_parts(config, *load_data(config))
+    for split in ("dev", "test"):
+        assert after[split].equals(before[split])
+    train = after["train"]
+    copies = train[train["id"].str.endswith("~neg")].set_index("id")
+    assert len(copies) == len(before["train"]) and len(train) == 2 * len(before["train"])
+    originals = before["train"].set_index("id").loc[copies.index.str.removesuffix("~neg")]
+    swapped = {"comply": "decline", "decline": "comply", "consider": "consider"}
+    assert list(copies["label"]) == [swapped[label] for label in originals["label"]]
+    assert set(copies["request"]) == {"not ships, aircraft or troops for the coalition mission"}
+    assert set(copies["episode"]) <= set(before["train"]["episode"])  # never a new episode beside dev or test
+
+
+def test_negated_requests_need_a_request_and_comply_and_decline(toy_experiment):
+    with pytest.raises(ConfigError, match="data.negated_requests needs input.mode request_text"):
+        load_config(toy_experiment, ["data.negated_requests=0.5"])
+    with pytest.raises(ConfigError, match="data.negated_requests"):
+        load_config(toy_experiment, ["data.negated_requests=0.5", "input.mode=request_text",
+                                     "data.labels=[FAVOR, AGAINST, NONE]"])

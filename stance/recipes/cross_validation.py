@@ -17,7 +17,7 @@ from stance.models import Classifier, TextInputs
 from stance.models.calibration import temper
 from stance.io import write_json, write_npz
 from stance.recipes.steps import (calibrate, check_hardware, check_resumable, conclude_run, fit, save_evaluation,
-                                  with_extra_train)
+                                  train_statements)
 from stance.runs import Run, new_run, recording, reopen_run
 from stance.splits import hold_out_episodes
 
@@ -92,7 +92,7 @@ def cross_validate(config: ExperimentConfig, folds: int | None = None, *,
         for fold, (rest, held) in enumerate(GroupKFold(n_splits=k).split(frame, groups=frame[group]), start=1):
             parts = {**_hold_out_dev(frame.iloc[rest].reset_index(drop=True), config),
                      "test": frame.iloc[held].reset_index(drop=True)}
-            parts["train"] = with_extra_train(config, parts["train"], pd.concat([parts["dev"], parts["test"]]))
+            parts["train"] = train_statements(config, parts["train"], pd.concat([parts["dev"], parts["test"]]))
             done = _finished_fold(run, fold, parts["test"]["id"]) if resume is not None else None
             if done is None:
                 classifier, _ = fit(config, parts)
@@ -152,7 +152,7 @@ def refit_on_all(config: ExperimentConfig, frame: pd.DataFrame) -> tuple[Classif
     (``split.dev_fraction`` of the episodes) selects and calibrates it, the rest (and any
     ``data.extra_train``) trains it. Returns the model and the parts it saw (``train``, ``dev``)."""
     parts = _hold_out_dev(frame.reset_index(drop=True), config)
-    parts["train"] = with_extra_train(config, parts["train"], parts["dev"])
+    parts["train"] = train_statements(config, parts["train"], parts["dev"])
     classifier, _ = fit(config, parts)
     calibrate(classifier, parts["dev"], config)
     return classifier, parts

@@ -6,6 +6,8 @@ notebook as from a recipe.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -60,8 +62,15 @@ def resolve_split(config: ExperimentConfig, frame: pd.DataFrame) -> Split:
 def training_parts(config: ExperimentConfig, frame: pd.DataFrame, split: Split) -> dict[str, pd.DataFrame]:
     """The statements of each split, with the files of ``data.extra_train`` added to train."""
     parts = split_frames(frame, split, str(config.data.path))
-    parts["train"] = with_extra_train(config, parts["train"], held_out=pd.concat([parts["dev"], parts["test"]]))
+    parts["train"] = train_statements(config, parts["train"], held_out=pd.concat([parts["dev"], parts["test"]]))
     return parts
+
+
+def train_statements(config: ExperimentConfig, train: pd.DataFrame, held_out: pd.DataFrame) -> pd.DataFrame:
+    """The train split as the model sees it: the files of ``data.extra_train`` added (checked
+    against ``held_out``), then the ``data.negated_requests`` contrast copies."""
+    train = with_extra_train(config, train, held_out)
+    return with_negated_requests(train, config.data.negated_requests, labels=config.data.labels, seed=config.train.seed)
 
 
 def with_extra_train(config: ExperimentConfig, train: pd.DataFrame, held_out: pd.DataFrame) -> pd.DataFrame:
@@ -91,6 +100,32 @@ def with_extra_train(config: ExperimentConfig, train: pd.DataFrame, held_out: pd
                             hint="give the extra statements their own ids")
         frames.append(extra)
     return pd.concat(frames, ignore_index=True)
+
+
+def negate_request(request: str) -> str:
+    """The opposite request: ``send troops`` → ``not send troops``, ``not recognise the republic`` →
+    ``recognise the republic``."""
+    request = request.strip()
+    stripped = re.sub(r"^(?:not|never)\s+(?:to\s+)?", "", request, flags=re.I)
+    return stripped if stripped != request else f"not {request}"
+
+
+def with_negated_requests(train: pd.DataFrame, share: float, *, labels: Sequence[str], seed: int) -> pd.DataFrame:
+    """``train`` and, for a ``share`` of its statements drawn with ``seed``, a copy asked the opposite
+    (:func:`negate_request`) with comply and decline swapped: a government that voted no complies
+    with a request to vote against. The copies get ids ending ``~neg`` and keep their episode, so
+    they never leave the train split's episodes."""
+    if not share:
+        return train
+    copies = train.sample(frac=share, random_state=seed).copy()
+    named = {label.lower(): label for label in labels}
+    swap = {named["comply"]: named["decline"], named["decline"]: named["comply"]}
+    copies["label"] = copies["label"].map(lambda label: swap.get(label, label))
+    copies["request"] = copies["request"].astype(str).map(negate_request)
+    copies["id"] = copies["id"].astype(str) + "~neg"
+    if "request_direction" in copies.columns:
+        copies["request_direction"] = copies["request_direction"].map({"act": "refrain", "refrain": "act"})
+    return pd.concat([train, copies], ignore_index=True)
 
 
 def data_provenance(config: ExperimentConfig, frame: pd.DataFrame, split: Split) -> dict:
