@@ -117,7 +117,8 @@ def with_negated_requests(train: pd.DataFrame, share: float, *, labels: Sequence
     they never leave the train split's episodes."""
     if not share:
         return train
-    copies = train.sample(frac=share, random_state=seed).copy()
+    asked = train[train["request"].fillna("").astype(str).str.strip() != ""]  # no request, nothing to negate
+    copies = asked.sample(frac=share, random_state=seed).copy()
     named = {label.lower(): label for label in labels}
     swap = {named["comply"]: named["decline"], named["decline"]: named["comply"]}
     copies["label"] = copies["label"].map(lambda label: swap.get(label, label))
