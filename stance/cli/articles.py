@@ -189,13 +189,21 @@ def statements_command(
     answers: GoldAnswersOpt = None,
     only: Annotated[Optional[Path], typer.Option(help="Only the articles this file names, one name (file name "
                                                       "without .txt) per line; # starts a comment.")] = None,
+    episodes: Annotated[Optional[Path], typer.Option(
+        help="CSV (article, episode): the corpus episode each article describes. Only the articles of "
+             "--split's episodes are written, each with its corpus episode, so that a run's check refuses "
+             "any that would leak into dev or test.")] = None,
+    split: Annotated[str, typer.Option(help="With --episodes: the split whose articles are written.")] = "train",
+    splits: Annotated[Path, typer.Option(help="With --episodes: the split file.")] = Path("data/splits.json"),
     gazetteer: GazetteerOpt = None,
     force: ForceOpt = False,
 ) -> None:
     """Write the articles' gold answers as labelled statements (one per answer sentence, episode =
-    article) for a config's data.extra_train: the stance classifier then also learns from answers
-    as news reports word them."""
+    article, or with --episodes the corpus episode) for a config's data.extra_train: the stance
+    classifier then also learns from answers as news reports word them."""
     from stance.articles import gold_statements, load_gold_answers, write_table
+    from stance.articles.gold import articles_in_split, load_article_episodes
+    from stance.splits import load_split
 
     refuse_existing(output, force=force)
     answers = _gold_answers_file(articles, answers)
@@ -205,10 +213,15 @@ def statements_command(
             raise typer.BadParameter(f"--only: {only} does not exist")
         names = [line.split("#", 1)[0].strip() for line in only.read_text(encoding="utf-8").splitlines()]
         names = [name for name in names if name]
-    records = gold_statements(articles, load_gold_answers(answers), gazetteer=gazetteer, only=names)
+    mapping = None
+    if episodes is not None:
+        mapping = load_article_episodes(episodes)
+        in_split = set(articles_in_split(mapping, load_split(splits), split))
+        names = [name for name in (names if names is not None else mapping) if name in in_split]
+    records = gold_statements(articles, load_gold_answers(answers), gazetteer=gazetteer, only=names, episodes=mapping)
     output.parent.mkdir(parents=True, exist_ok=True)
     write_table(records, output, force=force)
     counts = records["label"].value_counts()
     console.print(f"wrote {len(records)} statements ({', '.join(f'{n} {label}' for label, n in counts.items())}) "
-                  f"from {records['episode'].nunique()} articles to [bold]{output}[/]")
+                  f"from {records['id'].str.rsplit('-a', n=1).str[0].nunique()} articles to [bold]{output}[/]")
 

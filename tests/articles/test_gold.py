@@ -65,6 +65,38 @@ def test_cli_articles_statements_takes_only_the_listed_articles(tmp_path):
     assert result.exit_code != 0 and "missing-article" in result.output
 
 
+def test_articles_of_corpus_episodes_train_only_where_the_split_puts_the_episode_in_train(tmp_path):
+    for name, country in (("letter", "Canada"), ("other", "Norway"), ("third", "Denmark")):
+        (tmp_path / f"{name}.txt").write_text(LETTER.replace("Canada", country))
+    (tmp_path / "answers.csv").write_text("article,actor,label,quote\n" + "".join(
+        f"{name},{country},consider,was reviewing its contribution and would\n"
+        for name, country in (("letter", "Canada"), ("other", "Norway"), ("third", "Denmark"))))
+    (tmp_path / "episodes.csv").write_text(
+        "article,episode,why\n"
+        "letter,2015-12 US letters to the coalition,\"requester, request, year\"\n"
+        "other,2016 test episode,\n"
+        "third,an episode of the second test set,\n")
+    (tmp_path / "splits.json").write_text(json.dumps({"episodes": {
+        "train": ["2015-12 US letters to the coalition"], "dev": [], "test": ["2016 test episode"]},
+        "seed": 13, "dev_fraction": 0.15, "test_fraction": 0.2}))
+    out = tmp_path / "statements.jsonl"
+    result = CliRunner().invoke(app, ["articles", "statements", str(tmp_path), "--episodes", str(tmp_path / "episodes.csv"),
+                                      "--splits", str(tmp_path / "splits.json"), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    # Only the train episode's article, with the corpus episode (which a run checks against dev and test).
+    assert [(r["id"], r["episode"]) for r in rows] == [("letter-a1", "2015-12 US letters to the coalition")]
+    assert "from 1 articles" in result.output
+
+
+def test_an_article_given_two_episodes_is_an_error(tmp_path):
+    from stance.articles.gold import load_article_episodes
+
+    (tmp_path / "episodes.csv").write_text("article,episode\nletter,a\nletter,b\n")
+    with pytest.raises(DataError, match="'letter' is given two episodes"):
+        load_article_episodes(tmp_path / "episodes.csv")
+
+
 def test_a_sentence_is_kept_once_and_left_out_where_its_governments_answer_differently():
     from stance.articles.gold import one_label_per_text
 
