@@ -60,7 +60,7 @@ def resolve_split(config: ExperimentConfig, frame: pd.DataFrame) -> Split:
 
 
 def training_parts(config: ExperimentConfig, frame: pd.DataFrame, split: Split) -> dict[str, pd.DataFrame]:
-    """The statements of each split, with the files of ``data.extra_train`` added to train."""
+    """The statements of each split, train as the model sees it (:func:`train_statements`)."""
     parts = split_frames(frame, split, str(config.data.path))
     parts["train"] = train_statements(config, parts["train"], held_out=pd.concat([parts["dev"], parts["test"]]))
     return parts
