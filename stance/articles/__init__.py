@@ -20,7 +20,8 @@ A news report about an ally's request goes through five steps, one module each:
    background (years before the article's) are set aside with their reason;
 4. :mod:`~stance.articles.answers`: the answer step keeps the statements that answer the
    request (a trained answer run, else the rules); :func:`classify_statements` labels each with a
-   trained run and :func:`overall_stances` aggregates a government's answers (``latest``, the
+   trained run (reading a government's own clause where one sentence answers for several:
+   :mod:`~stance.articles.focus`) and :func:`overall_stances` aggregates a government's answers (``latest``, the
    guidelines' rule, ``confident`` or ``vote``), with the statements behind it as evidence;
 5. :mod:`~stance.articles.pipeline`: :func:`analyze_articles` runs them all, and
    :mod:`~stance.articles.scoring`: :func:`evaluate_articles` scores them against the expected

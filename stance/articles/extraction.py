@@ -227,7 +227,8 @@ def _join_run(run: list[pd.Series], max_sentences: int) -> list[dict]:
         part = run[max(0, end - max_sentences):end]
         first, last = part[0], part[-1]
         joined = {**first.to_dict(), "position": last["position"], "sentences": len(part),
-                  "text": " ".join(str(row["text"]) for row in part)}
+                  **{column: " ".join(str(row[column]) for row in part) for column in ("text", "focus")
+                     if column in first.index}}
         if "p_answer" in first.index:
             joined["p_answer"] = round(sum(float(row["p_answer"]) for row in part) / len(part), 4)
         statements.append(joined)
@@ -238,7 +239,9 @@ def _join_run(run: list[pd.Series], max_sentences: int) -> list[dict]:
 def classify_statements(frame: pd.DataFrame, classifier, mode: str = "text", request: str = "") -> pd.DataFrame:
     """``frame`` with ``label``, ``confidence`` and ``p_<label>`` from a trained classifier.
 
-    In ``request_text`` mode the model reads the article's request phrase with each statement.
+    In ``request_text`` mode the model reads the article's request phrase with each statement. Where
+    ``frame`` has a ``focus`` column (:func:`~stance.articles.focus.focus_texts`: a government's own
+    clause of a sentence that answers for several), the model reads that instead of ``text``.
     """
     from stance.io import probability_column
     from stance.models import TextInputs
@@ -248,7 +251,7 @@ def classify_statements(frame: pd.DataFrame, classifier, mode: str = "text", req
         out["label"] = pd.Series(dtype=str)
         out["confidence"] = pd.Series(dtype=float)
         return out
-    texts = out["text"].astype(str).tolist()
+    texts = out["focus" if "focus" in out.columns else "text"].astype(str).tolist()
     inputs = TextInputs(texts, [request] * len(texts) if mode == "request_text" else None)
     proba = classifier.predict_proba(inputs)
     out["label"] = [classifier.labels[i] for i in proba.argmax(axis=1)]

@@ -31,6 +31,7 @@ from stance.articles.extraction import (
     overall_stances,
     statements_frame,
 )
+from stance.articles.focus import focus_texts
 from stance.articles.gazetteer import Gazetteer, load_gazetteer
 from stance.articles.governments import GOVERNMENT_FILE, GovernmentStep, decide_governments
 from stance.articles.requests import Request, detect_request, recognised_states, request_targets
@@ -114,12 +115,15 @@ def analyze_text(text: str, name: str = "article", *, gazetteer: Gazetteer | Non
     which of them answer (:func:`~stance.articles.governments.decide_governments`). ``aggregate`` names the rule that turns a
     government's answers into its stance (:data:`~stance.articles.extraction.AGGREGATIONS`).
     """
+    gazetteer = gazetteer or load_gazetteer()
     article, request, found, candidates = extract_candidates(text, name, gazetteer=gazetteer, backend=backend)
     candidates = predict_answers(candidates, *answers) if answers is not None else rule_answers(candidates)
     if answers is not None and governments is not None:
         candidates = decide_governments(candidates, governments)
     chosen = candidates[candidates["answer"]].drop(columns=["answer_text", "context", "requester", "request",
                                                             "p_government"], errors="ignore")
+    requesters = tuple(era_actor(r, article.year) for r in request.requesters) if request else ()
+    chosen = chosen.assign(focus=focus_texts(chosen, gazetteer, article.year, requesters))
     responses = group_statements(chosen.reset_index(drop=True))
     # Set aside: statements the rules saw that are not answers (a bare mention was never a statement).
     excluded = pd.concat([found[found["actor"] == ""],
