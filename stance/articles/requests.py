@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from stance.articles.attribution import Attributor, leading_list, mask_quotes
 from stance.articles.gazetteer import Gazetteer
-from stance.articles.text import Sentence
+from stance.articles.text import YEAR_RE, Sentence
 
 
 @dataclass
@@ -37,10 +37,11 @@ _REQUEST_NOUN = re.compile(
     r"\b(?:request|call|appeal|plea|demand|letter|push|pressure|invitation)s?\b"
     r"(?=\s+(?:(?:by|from)\s+[^,.;]{1,60}?\s+)?(?:for|to|that|asking|urging|calling|on)\b)"
 )
-# A full stop ends the phrase, not the dots of an initialism ("honour U.N. envoy Kofi Annan's plan");
+# A full stop ends the phrase, not the dots of an initialism ("honour U.N. envoy Kofi Annan's plan") nor
+# a decimal point ("$2.7 million");
 # nor does a finite verb that closes a subject ("an effort to keep the text from a vote failed").
 _PHRASE_STOP = re.compile(
-    r"(?<!\b[A-Z])\.|[;:?!“”\"]|,(?!\d)|\s[—–-]\s|\s(?:as|after|while|because|but|though|although|before|amid|"
+    r"(?<!\b[A-Z])\.(?!\d)|[;:?!“”\"]|,(?!\d)|\s[—–-]\s|\s(?:as|after|while|because|but|though|although|before|amid|"
     r"saying|according|have|has|had|was|were|is|are|drew|met|prompted|received|got|failed|succeeded|collapsed|"
     r"foundered|fell|won|lost)\b"
 )
@@ -52,17 +53,19 @@ def _request_phrase(rest: str) -> str:
     # or a bracketed short name ("the Gulf Cooperation Council (GCC) this month to ..."); a span of
     # time is not what is asked for ("lobbied partners for months to pay ...").
     rest = re.sub(r"\bfor (?:months|weeks|days|years|some time)\b", "", rest)
-    match = re.match(r"\s*(?:[\w'’.&,()-]+\s+){0,14}?(?:to|for|that)\s+(.+)", rest, re.S)
+    match = re.match(r"\s*((?:[\w'’.&,()-]+\s+){0,14}?)(?:to|for|that)\s+(.+)", rest, re.S)
     if match is None:
         return ""
-    phrase = _PHRASE_STOP.split(match.group(1), maxsplit=1)[0]
+    phrase = _PHRASE_STOP.split(match.group(2), maxsplit=1)[0]
+    # "urged governments not to attend": what was asked is not to attend.
+    negated = re.search(r"\b(?:not|never)\s+$", match.group(1)) is not None
     phrase = re.sub(r"^(?:(?:other|fellow|all|European|Western|African|Arab|Asian|NATO|EU|coalition|member)\s+){0,2}"
                     r"(?:them|it|members|allies|partners|countries|governments|nations|states|donors)\s+to\s+",
                     "", phrase.strip())
     # "asked them to consider drawing on their reserves": what was asked is to draw on them (the word
     # "consider" in the phrase would read as the answer's label).
     phrase = re.sub(r"^(?:consider|considering|look at|think about|study)\s+(?=\w)", "", phrase)
-    words = phrase.split()
+    words = (["not"] if negated and phrase else []) + phrase.split()
     return " ".join(words[:16]).strip(" ,")
 
 
@@ -136,16 +139,20 @@ def _asker_span(before: str) -> str:
     return before[:written.start()] if written else before
 
 
-def detect_request(sentences: Sequence[Sentence], gazetteer: Gazetteer, title: str = "") -> Request | None:
+def detect_request(sentences: Sequence[Sentence], gazetteer: Gazetteer, title: str = "",
+                   year: int | None = None) -> Request | None:
     """The first sentence that says who asked for what.
 
     A verb cue ("asked allies to ...", "called on partners to ...") takes its requester from the
     subject before it; a noun cue ("a US request for ...", "Washington's call for ...", "the
     request from NATO") only from the words right beside it, so that "Canada will not agree to
     the request for more jets" does not make Canada the requester. With the article's headline
-    (``title``), the phrase is one the headline echoes where one is.
+    (``title``), the phrase is one the headline echoes where one is. With the article's ``year``, a
+    request dated only by earlier years is background ("which led the push for the original
+    resolution in 1975"), not the article's, where another cue is left.
     """
     candidates = list(_request_candidates(sentences, gazetteer))
+    candidates = [(sentence, c) for sentence, c in candidates if not _earlier_only(c.phrase, year)] or candidates
     primary = next((c for c in candidates if c[1].requesters), candidates[0] if candidates else None)
     if primary is None:
         return None
@@ -176,6 +183,13 @@ def detect_request(sentences: Sequence[Sentence], gazetteer: Gazetteer, title: s
     return Request(tuple(dict.fromkeys(requesters)), phrase, request.sentence)
 
 
+def _earlier_only(phrase: str, year: int | None) -> bool:
+    """Whether ``phrase`` is dated ("in 1975", "in March 1975") and only by years before ``year``; a
+    year that names a thing ("the 2015 nuclear deal", "the 1988 bombing") is no date."""
+    years = [int(y) for y in re.findall(r"\bin\s+(?:[A-Z][a-z]+\s+)?(1[89]\d\d|20\d\d)\b", phrase)]
+    return year is not None and bool(years) and max(years) < year
+
+
 _PLAIN_WORDS = frozenset("""about after again against allies also asked because been before being between
 called calls could countries country during every first from further governments have into itself last
 like made make member members more most much nations other over partners said says should some states
@@ -183,17 +197,21 @@ such than that their them then there these they this those through under very we
 while will with would year years""".split())
 
 
-def _content_stems(text: str) -> set[str]:
+def _content_stems(text: str, names: bool = False) -> set[str]:
     """The first five letters of each lower-case word of four letters or more that says something:
     the stems a headline and a request phrase share ("embargo"/"embargoes", "sanction"/"sanctions").
-    Names do not count: a headline names those who answer ("Bulgaria", "Putin")."""
-    return {word[:5] for word in re.findall(r"(?<![\w'’.-])[a-z]{4,}\b", text) if word not in _PLAIN_WORDS}
+    Names do not count: a headline names those who answer ("Bulgaria", "Putin"). With ``names``,
+    capitalised words count too, in lower case (a phrase's "International Criminal Court" and a
+    headline's "war crimes court")."""
+    pattern = r"(?<![\w'’.-])[A-Za-z][a-z]{3,}\b" if names else r"(?<![\w'’.-])[a-z]{4,}\b"
+    return {word.lower()[:5] for word in re.findall(pattern, text) if word.lower() not in _PLAIN_WORDS}
 
 
 def _shares(phrase: str, title: str) -> bool:
-    """Whether ``phrase`` shares a word that says something with the headline ``title``."""
+    """Whether ``phrase`` shares a word that says something with the headline ``title``: a word the
+    headline writes in lower case, which the phrase may capitalise as part of a name."""
     heads = _content_stems(title)  # "vote" and "votes" share a stem
-    return any(a.startswith(b) or b.startswith(a) for a in _content_stems(phrase) for b in heads)
+    return any(a.startswith(b) or b.startswith(a) for a in _content_stems(phrase, names=True) for b in heads)
 
 
 # "Israel's appeal to reject it": the pronoun's antecedent is in the sentence, not the phrase.

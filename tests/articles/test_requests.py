@@ -187,3 +187,29 @@ def test_a_pronoun_object_keeps_its_place_when_its_sentence_echoes_the_headline(
     unrelated = "Assembly backs report"
     assert detect_request(sentences_of(text.replace("endorsed the Goldstone report", "met")), gazetteer,
                           unrelated).phrase == "send the report to the Security Council"
+
+
+def test_request_phrase_keeps_a_negation_and_a_decimal_point(gazetteer):
+    text = "Israel has urged governments for months not to attend the Durban Review Conference."
+    assert detect_request(sentences_of(text), gazetteer).phrase == "not attend the Durban Review Conference"
+    text = "The Mozambican government asked in early February for $2.7 million to feed people cut off by the water."
+    assert detect_request(sentences_of(text), gazetteer).phrase == "$2.7 million to feed people cut off by the water"
+
+
+def test_a_request_dated_before_the_article_is_background(gazetteer):
+    background = "The Soviet Union, which led the push for the original resolution in 1975, voted for repeal."
+    sentences = sentences_of(background + " Washington lobbied governments to vote for repeal.")
+    assert detect_request(sentences, gazetteer, year=1991).phrase == "vote for repeal"
+    # With no other cue, the only one is read.
+    assert detect_request(sentences_of(background), gazetteer, year=1991).phrase == "the original resolution in 1975"
+    # A year that names a thing is no date: the request stands.
+    sentences = sentences_of("Washington urged European powers to abandon the 2015 nuclear deal with Iran.")
+    assert detect_request(sentences, gazetteer, year=2019).phrase == "abandon the 2015 nuclear deal with Iran"
+
+
+def test_a_name_in_the_phrase_can_echo_a_word_of_the_headline(gazetteer):
+    text = ("An African Union call for member states to leave the International Criminal Court together has "
+            "exposed divisions. The decision calls on members to consider carrying out its recommendations, and "
+            "to press the U.N. Security Council for changes to the court.")
+    request = detect_request(sentences_of(text), gazetteer, "African push to quit war crimes court runs into resistance")
+    assert request.phrase == "leave the International Criminal Court together"
