@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from stance.articles.answers import era_actor
+from stance.articles.focus import focus_texts
 from stance.articles.gazetteer import Gazetteer, load_gazetteer
 from stance.articles.pipeline import extract_candidates, read_articles
 from stance.articles.text import article_sentences
@@ -37,10 +39,13 @@ def gold_statements(paths: Sequence[str | Path], gold: pd.DataFrame, *, gazettee
     Columns: ``id`` (``<article>-a<n>``), ``text`` (the sentence that holds the quote), ``actor``,
     ``requester`` and ``request`` (the article's detected request; ``unknown`` where none was
     found), ``episode`` (the article, or the corpus episode ``episodes`` gives it), ``date`` (its
-    year), ``label``, ``source_type`` (``article``).
+    year), ``label``, ``source_type`` (``article``), and ``focus``: what the classifier reads, the
+    government's own clause where the sentence answers for several (:mod:`stance.articles.focus`),
+    as `stance analyze` reads it.
     A quote that no sentence of its article holds is an error: the gold and the article disagree.
-    With ``one_per_text`` (for training) each sentence appears once, and not at all where its
-    governments' labels differ (:func:`one_label_per_text`); without it, every gold row (for scoring).
+    With ``one_per_text`` (for training) the text is the focus, each text appears once, and not at
+    all where its governments' labels differ (:func:`one_label_per_text`); without it, every gold row
+    (for scoring).
     """
     if not isinstance(gazetteer, Gazetteer):
         gazetteer = load_gazetteer(gazetteer)
@@ -50,13 +55,15 @@ def gold_statements(paths: Sequence[str | Path], gold: pd.DataFrame, *, gazettee
     if unknown:
         raise DataError(f"no article file for {unknown[0]!r}" + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""),
                         hint="give the folder or files that hold the articles the list names")
-    records = []
+    records, years, requesters = [], {}, {}
     for name in wanted:
         rows = gold[gold["article"] == name]
         if rows.empty:
             continue
         article, request, _, _ = extract_candidates(texts[name], name, gazetteer=gazetteer, backend=backend)
         sentences = [sentence.text for sentence in article_sentences(article, backend)]
+        years[name] = article.year
+        requesters[name] = tuple(era_actor(r, article.year) for r in request.requesters) if request else ()
         for number, row in enumerate(rows.itertuples(index=False), start=1):
             holding = [text for text in sentences if row.quote in text]
             if not holding:
@@ -67,11 +74,16 @@ def gold_statements(paths: Sequence[str | Path], gold: pd.DataFrame, *, gazettee
                 "requester": (request.requester if request else "") or "unknown",
                 "request": (request.phrase if request else "") or "unknown",
                 "episode": (episodes or {}).get(name, name), "date": str(article.year or ""), "label": row.label, "source_type": ARTICLE_SOURCE,
+                "article": name,
             })
     if not records:
         raise DataError("the gold answers name none of the articles given", hint="check the article names in answers.csv")
     records = pd.DataFrame(records)
-    return one_label_per_text(records) if one_per_text else records
+    records["focus"] = focus_texts(records, gazetteer, years, requesters)
+    records = records.drop(columns="article")
+    if not one_per_text:
+        return records
+    return one_label_per_text(records.assign(text=records["focus"]).drop(columns="focus"))
 
 
 def one_label_per_text(records: pd.DataFrame) -> pd.DataFrame:

@@ -10,8 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from stance.articles.answers import answer_counts, answer_f1, answer_f1_interval, load_gold_answers
-from stance.articles.focus import focus_texts
-from stance.articles.gazetteer import Gazetteer, load_gazetteer
+from stance.articles.gazetteer import Gazetteer
 from stance.articles.pipeline import ArticlesResult, analyze_articles
 from stance.errors import DataError
 
@@ -124,28 +123,11 @@ def gold_answer_stances(paths: Sequence[Path], gold_rows: pd.DataFrame, run: str
     from stance.articles.pipeline import load_article_model
 
     classifier, mode = load_article_model(run)
-    if not isinstance(gazetteer, Gazetteer):
-        gazetteer = load_gazetteer(gazetteer)
+    # Each row with its focus: the government's own clause where one sentence answers for several.
     records = gold_statements(paths, gold_rows, gazetteer=gazetteer, backend=backend, one_per_text=False)
-    # Each government's own clause where one sentence answers for several, as `stance analyze` reads it.
-    years = {str(name): int(date) if str(date).isdigit() else None for name, date in zip(records["episode"], records["date"])}
-    requesters = {str(name): _requesters(str(asker), gazetteer) for name, asker in zip(records["episode"], records["requester"])}
-    records["focus"] = focus_texts(records, gazetteer, years, requesters, by=("episode", "text"))
     parts = [classify_statements(part.rename(columns={"label": "gold"}), classifier, mode, str(part["request"].iloc[0]))
              for _, part in records.groupby("episode", sort=False)]
     return pd.concat(parts, ignore_index=True).rename(columns={"episode": "article"})
-
-
-def _requesters(joined: str, gazetteer: Gazetteer) -> tuple[str, ...]:
-    """The governments of a request's ``requester`` ("Haiti and United Nations"), where a name may
-    itself hold "and" ("Trinidad and Tobago")."""
-    names: list[str] = []
-    for piece in joined.split(" and "):
-        if names and f"{names[-1]} and {piece}" in gazetteer.kinds:
-            names[-1] = f"{names[-1]} and {piece}"
-        else:
-            names.append(piece)
-    return tuple(names)
 
 
 def _gold_answer_summary(stances: pd.DataFrame, expected: pd.DataFrame, n_resamples: int, seed: int) -> pd.DataFrame:

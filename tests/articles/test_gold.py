@@ -108,3 +108,21 @@ def test_a_sentence_is_kept_once_and_left_out_where_its_governments_answer_diffe
     })
     kept = one_label_per_text(records)
     assert kept["id"].tolist() == ["a-a1"]
+
+
+def test_a_sentence_that_answers_for_several_trains_as_each_government_s_clause(tmp_path, gazetteer):
+    (tmp_path / "vote.txt").write_text(
+        "Israel loses UNESCO vote\n\nPARIS, May 2, 2017 (Reuters) - Israel asked European governments to vote "
+        "against a UNESCO resolution on Jerusalem.\n\nItaly and Germany voted no on Tuesday; France and Spain "
+        "abstained, Sweden voted yes.\n")
+    gold = pd.DataFrame({"article": "vote", "actor": ["Italy", "Germany", "France", "Spain", "Sweden"],
+                         "label": ["comply", "comply", "decline", "decline", "decline"],
+                         "quote": "Italy and Germany voted no on Tuesday"})
+    scored = gold_statements([tmp_path], gold, gazetteer=gazetteer, backend="rules", one_per_text=False)
+    assert scored["focus"].tolist() == ["Italy and Germany voted no on Tuesday"] * 2 + [
+        "France and Spain abstained"] * 2 + ["Sweden voted yes."]
+    trained = gold_statements([tmp_path], gold, gazetteer=gazetteer, backend="rules")
+    # The whole sentence has three labels and could not train; its clauses have one each.
+    assert trained["text"].tolist() == ["Italy and Germany voted no on Tuesday", "France and Spain abstained",
+                                        "Sweden voted yes."]
+    assert trained["label"].tolist() == ["comply", "decline", "decline"] and "focus" not in trained.columns
