@@ -55,7 +55,9 @@ def test_article_folders_have_gold_for_every_article(folder):
     names = sorted(p.stem for p in folder.glob("*.txt"))
     expected = pd.read_csv(folder / "expected.csv")
     answers = pd.read_csv(folder / "answers.csv")
-    assert len(names) >= 20 and sorted(expected["article"].unique()) == names
+    # A whole folder, not a stray file: the development articles number in the hundreds, a held-out
+    # round 16 to 22 articles.
+    assert len(names) >= (100 if folder == ARTICLES else 10) and sorted(expected["article"].unique()) == names
     assert set(answers["article"]) == set(names) and set(answers["label"]) <= {"decline", "consider", "comply"}
     for name, rows in answers.groupby("article"):
         text = (folder / f"{name}.txt").read_text(encoding="utf-8")
