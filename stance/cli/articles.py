@@ -198,7 +198,8 @@ def statements_command(
     gazetteer: GazetteerOpt = None,
     force: ForceOpt = False,
 ) -> None:
-    """Write the articles' gold answers as labelled statements (one per answer sentence, episode =
+    """Write the articles' gold answers as labelled statements (one per answer sentence, or per
+    government's clause where a sentence answers for several, as `stance analyze` reads it; episode =
     article, or with --episodes the corpus episode) for a config's data.extra_train: the stance
     classifier then also learns from answers as news reports word them."""
     from stance.articles import gold_statements, load_gold_answers, write_table
