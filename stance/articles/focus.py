@@ -109,18 +109,16 @@ def sentence_focus(text: str, actors: Sequence[str], gazetteer: Gazetteer, year:
 
 
 def focus_texts(frame: pd.DataFrame, gazetteer: Gazetteer, years: int | None | dict[str, int | None] = None,
-                requesters: Sequence[str] | dict[str, Sequence[str]] = (),
-                by: Sequence[str] = ("article", "text")) -> pd.Series:
-    """The text the stance classifier should read for each row of ``frame`` (columns ``actor``,
-    ``text`` and those of ``by``): :func:`sentence_focus` of each sentence, for the rows that share it.
+                requesters: Sequence[str] | dict[str, Sequence[str]] = ()) -> pd.Series:
+    """The text the stance classifier should read for each row of ``frame`` (columns ``article``,
+    ``actor``, ``text``): :func:`sentence_focus` of each sentence, for the rows that share it.
 
-    ``years`` and ``requesters`` are the article's, or mappings from the first column of ``by``.
+    ``years`` and ``requesters`` are the article's, or mappings from the ``article`` column.
     """
     focus = frame["text"].astype(str).copy()
     if frame.empty:
         return focus
-    for key, group in frame.groupby(list(by), sort=False):
-        article = key[0] if isinstance(key, tuple) else key
+    for (article, _), group in frame.groupby(["article", "text"], sort=False):
         year = years.get(article) if isinstance(years, dict) else years
         asking = requesters.get(article, ()) if isinstance(requesters, dict) else requesters
         chosen = sentence_focus(str(group["text"].iloc[0]), list(group["actor"]), gazetteer, year, asking)
